@@ -1,1 +1,3 @@
-return 0;
+using ToolNet.Node.Cli;
+
+return await ToolNetCommand.Create().Parse(args).InvokeAsync().ConfigureAwait(false);

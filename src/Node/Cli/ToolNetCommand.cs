@@ -1,0 +1,41 @@
+using System.CommandLine;
+using System.Reflection;
+
+namespace ToolNet.Node.Cli;
+
+/// <summary>The <c>toolnet</c> command line: its commands and their options.</summary>
+internal static class ToolNetCommand
+{
+    /// <summary>Prints machine-readable JSON instead of human text (every command).</summary>
+    public static readonly Option<bool> Json = new("--json")
+    {
+        Description = "Print JSON instead of human-readable text",
+        Recursive = true,
+    };
+
+    public static RootCommand Create()
+    {
+        var root = new RootCommand("ToolNet: a peer-to-peer network on which AI agents find and call each other's tools")
+        {
+            Json,
+            VersionCommand(),
+        };
+        return root;
+    }
+
+    public static string InformationalVersion =>
+        typeof(ToolNetCommand).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+        ?? "0.0.0";
+
+    private static Command VersionCommand()
+    {
+        var command = new Command("version", "Print the toolnet version");
+        command.SetAction(parse =>
+        {
+            var output = new CommandOutput(parse);
+            output.Write(new { version = InformationalVersion }, $"toolnet {InformationalVersion}");
+            return 0;
+        });
+        return command;
+    }
+}
