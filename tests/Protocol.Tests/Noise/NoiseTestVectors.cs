@@ -18,11 +18,9 @@ public sealed record NoiseVector(
 
     public static IReadOnlyList<NoiseVector> Load(string fileName)
     {
-        var path = Path.Combine(AppContext.BaseDirectory, "Vectors", "noise", fileName);
-        using var document = JsonDocument.Parse(File.ReadAllBytes(path));
         var vectors = new List<NoiseVector>();
         var index = 0;
-        foreach (var vector in document.RootElement.GetProperty("vectors").EnumerateArray())
+        foreach (var vector in VectorFile.Json("noise", fileName).GetProperty("vectors").EnumerateArray())
         {
             Assert.Equal("Noise_XX_25519_ChaChaPoly_SHA256", vector.GetProperty("protocol_name").GetString());
             var messages = vector.GetProperty("messages").EnumerateArray()
@@ -36,12 +34,12 @@ public sealed record NoiseVector(
                 Hex(vector, "resp_prologue"),
                 Hex(vector, "resp_static"),
                 Hex(vector, "resp_ephemeral"),
-                vector.TryGetProperty("handshake_hash", out var hash) ? Convert.FromHexString(hash.GetString()!) : null,
+                vector.TryGetProperty("handshake_hash", out var hash) ? hash.Hex() : null,
                 messages));
         }
 
         return vectors;
     }
 
-    private static byte[] Hex(JsonElement element, string property) => Convert.FromHexString(element.GetProperty(property).GetString()!);
+    private static byte[] Hex(JsonElement element, string property) => element.GetProperty(property).Hex();
 }
