@@ -31,17 +31,9 @@ public class HandshakeStateTests
         Assert.True(initiator.IsCompleted && responder.IsCompleted);
         Assert.Equal(initiator.HandshakeHash.ToArray(), responder.HandshakeHash.ToArray());
 
-        var i = initiator.Split();
-        var r = responder.Split();
-        try
-        {
-            AssertTransport(i.Sender, r.Receiver);
-            AssertTransport(r.Sender, i.Receiver);
-        }
-        finally
-        {
-            NoisePairs.Dispose((i, r));
-        }
+        using var ciphers = new SplitCiphers(initiator.Split(), responder.Split());
+        AssertTransport(ciphers.Initiator.Sender, ciphers.Responder.Receiver);
+        AssertTransport(ciphers.Responder.Sender, ciphers.Initiator.Receiver);
     }
 
     [Fact]
@@ -162,83 +154,62 @@ public class HandshakeStateTests
     [Fact]
     public void A_failed_decryption_keeps_the_nonce_so_the_genuine_message_still_decrypts()
     {
-        var pairs = NoisePairs.Handshake();
-        try
-        {
-            var ciphertext = new byte[10 + NoiseConstants.TagLength];
-            pairs.Initiator.Sender.Encrypt(new byte[10], ciphertext);
-            var tampered = (byte[])ciphertext.Clone();
-            tampered[^1] ^= 1;
-            var plaintext = new byte[10];
-            var exception = Assert.Throws<NoiseAuthenticationException>(() => pairs.Responder.Receiver.Decrypt(tampered, plaintext));
-            Assert.Contains("authentication", exception.Message);
-            Assert.Equal(0UL, pairs.Responder.Receiver.Nonce);
-            Assert.Equal(10, pairs.Responder.Receiver.Decrypt(ciphertext, plaintext));
-            Assert.Equal(1UL, pairs.Responder.Receiver.Nonce);
-            Assert.Throws<WireFormatException>(() => pairs.Responder.Receiver.Decrypt(new byte[15], plaintext));
-        }
-        finally
-        {
-            NoisePairs.Dispose(pairs);
-        }
+        using var pairs = NoisePairs.Handshake();
+        var ciphertext = new byte[10 + NoiseConstants.TagLength];
+        pairs.Initiator.Sender.Encrypt(new byte[10], ciphertext);
+        var tampered = (byte[])ciphertext.Clone();
+        tampered[^1] ^= 1;
+        var plaintext = new byte[10];
+        var exception = Assert.Throws<NoiseAuthenticationException>(() => pairs.Responder.Receiver.Decrypt(tampered, plaintext));
+        Assert.Contains("authentication", exception.Message);
+        Assert.Equal(0UL, pairs.Responder.Receiver.Nonce);
+        Assert.Equal(10, pairs.Responder.Receiver.Decrypt(ciphertext, plaintext));
+        Assert.Equal(1UL, pairs.Responder.Receiver.Nonce);
+        Assert.Throws<WireFormatException>(() => pairs.Responder.Receiver.Decrypt(new byte[15], plaintext));
     }
 
     [Fact]
     public void The_nonce_2_pow_64_minus_1_is_never_used()
     {
-        var pairs = NoisePairs.Handshake();
-        try
-        {
-            var sender = pairs.Initiator.Sender;
-            var receiver = pairs.Responder.Receiver;
-            sender.SetNonce(ulong.MaxValue - 1);
-            receiver.SetNonce(ulong.MaxValue - 1);
-            var ciphertext = new byte[4 + NoiseConstants.TagLength];
-            sender.Encrypt([1, 2, 3, 4], ciphertext);
-            var plaintext = new byte[4];
-            receiver.Decrypt(ciphertext, plaintext);
-            Assert.Equal([1, 2, 3, 4], plaintext);
-            Assert.Equal(ulong.MaxValue, sender.Nonce);
+        using var pairs = NoisePairs.Handshake();
+        var sender = pairs.Initiator.Sender;
+        var receiver = pairs.Responder.Receiver;
+        sender.SetNonce(ulong.MaxValue - 1);
+        receiver.SetNonce(ulong.MaxValue - 1);
+        var ciphertext = new byte[4 + NoiseConstants.TagLength];
+        sender.Encrypt([1, 2, 3, 4], ciphertext);
+        var plaintext = new byte[4];
+        receiver.Decrypt(ciphertext, plaintext);
+        Assert.Equal([1, 2, 3, 4], plaintext);
+        Assert.Equal(ulong.MaxValue, sender.Nonce);
 
-            Assert.Throws<InvalidOperationException>(() => sender.Encrypt([1], new byte[17]));
-            Assert.Throws<InvalidOperationException>(() => receiver.Decrypt(ciphertext, plaintext));
-        }
-        finally
-        {
-            NoisePairs.Dispose(pairs);
-        }
+        Assert.Throws<InvalidOperationException>(() => sender.Encrypt([1], new byte[17]));
+        Assert.Throws<InvalidOperationException>(() => receiver.Decrypt(ciphertext, plaintext));
     }
 
     [Fact]
     public void In_place_and_buffer_to_buffer_encryption_agree()
     {
-        var a = NoisePairs.Handshake();
-        try
-        {
-            var plaintext = RandomNumberGenerator.GetBytes(NoiseConstants.MaxPlaintextLength);
-            var separate = new byte[NoiseConstants.MaxMessageLength];
-            a.Initiator.Sender.Encrypt(plaintext, separate);
-            a.Initiator.Sender.SetNonce(0);
-            var inPlace = new byte[NoiseConstants.MaxMessageLength];
-            plaintext.CopyTo(inPlace, 0);
-            Assert.Equal(NoiseConstants.MaxMessageLength, a.Initiator.Sender.EncryptInPlace(inPlace, plaintext.Length));
-            Assert.Equal(separate, inPlace);
+        using var a = NoisePairs.Handshake();
+        var plaintext = RandomNumberGenerator.GetBytes(NoiseConstants.MaxPlaintextLength);
+        var separate = new byte[NoiseConstants.MaxMessageLength];
+        a.Initiator.Sender.Encrypt(plaintext, separate);
+        a.Initiator.Sender.SetNonce(0);
+        var inPlace = new byte[NoiseConstants.MaxMessageLength];
+        plaintext.CopyTo(inPlace, 0);
+        Assert.Equal(NoiseConstants.MaxMessageLength, a.Initiator.Sender.EncryptInPlace(inPlace, plaintext.Length));
+        Assert.Equal(separate, inPlace);
 
-            Assert.Equal(plaintext.Length, a.Responder.Receiver.DecryptInPlace(inPlace));
-            Assert.Equal(plaintext, inPlace.AsSpan(0, plaintext.Length).ToArray());
-            Assert.Throws<ArgumentOutOfRangeException>(() => a.Initiator.Sender.Encrypt(new byte[NoiseConstants.MaxPlaintextLength + 1], new byte[70000]));
-        }
-        finally
-        {
-            NoisePairs.Dispose(a);
-        }
+        Assert.Equal(plaintext.Length, a.Responder.Receiver.DecryptInPlace(inPlace));
+        Assert.Equal(plaintext, inPlace.AsSpan(0, plaintext.Length).ToArray());
+        Assert.Throws<ArgumentOutOfRangeException>(() => a.Initiator.Sender.Encrypt(new byte[NoiseConstants.MaxPlaintextLength + 1], new byte[70000]));
     }
 
     [Fact]
     public void Disposed_keys_cannot_be_used()
     {
         var pairs = NoisePairs.Handshake();
-        NoisePairs.Dispose(pairs);
+        pairs.Dispose();
         Assert.Throws<ObjectDisposedException>(() => pairs.Initiator.Sender.Encrypt([1], new byte[17]));
         Assert.False(pairs.Initiator.Sender.HasKey);
         var key = X25519KeyPair.Generate();

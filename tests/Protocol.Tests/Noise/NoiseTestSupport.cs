@@ -76,8 +76,8 @@ internal static class Segments
 /// <summary>Completed in-memory handshakes with fresh random keys.</summary>
 internal static class NoisePairs
 {
-    /// <summary>Runs the three XX messages in memory and returns (initiator, responder) cipher pairs.</summary>
-    public static (TransportCipherPair Initiator, TransportCipherPair Responder) Handshake(
+    /// <summary>Runs the three XX messages in memory and returns both sides' cipher pairs.</summary>
+    public static SplitCiphers Handshake(
         ReadOnlySpan<byte> initiatorPrologue = default, ReadOnlySpan<byte> responderPrologue = default)
     {
         using var initiatorStatic = X25519KeyPair.Generate();
@@ -87,7 +87,7 @@ internal static class NoisePairs
         Exchange(initiator, responder, []);
         Exchange(responder, initiator, [2]);
         Exchange(initiator, responder, [3]);
-        return (initiator.Split(), responder.Split());
+        return new SplitCiphers(initiator.Split(), responder.Split());
     }
 
     /// <summary>Writes the next message of <paramref name="writer"/> and has <paramref name="reader"/> read it back.</summary>
@@ -100,13 +100,16 @@ internal static class NoisePairs
         Assert.Equal(payload, received);
         return message;
     }
+}
 
-    /// <summary>Disposes both cipher states of both sides.</summary>
-    public static void Dispose((TransportCipherPair Initiator, TransportCipherPair Responder) pairs)
+/// <summary>Both sides' transport cipher states; disposing disposes all four.</summary>
+internal sealed record SplitCiphers(TransportCipherPair Initiator, TransportCipherPair Responder) : IDisposable
+{
+    public void Dispose()
     {
-        pairs.Initiator.Sender.Dispose();
-        pairs.Initiator.Receiver.Dispose();
-        pairs.Responder.Sender.Dispose();
-        pairs.Responder.Receiver.Dispose();
+        Initiator.Sender.Dispose();
+        Initiator.Receiver.Dispose();
+        Responder.Sender.Dispose();
+        Responder.Receiver.Dispose();
     }
 }

@@ -61,27 +61,20 @@ public class NoiseVectorTests
             Assert.Equal(Convert.ToHexStringLower(hash), Convert.ToHexStringLower(initiator.HandshakeHash));
         }
 
-        var initiatorCiphers = initiator.Split();
-        var responderCiphers = responder.Split();
-        using (initiatorCiphers.Sender)
-        using (initiatorCiphers.Receiver)
-        using (responderCiphers.Sender)
-        using (responderCiphers.Receiver)
+        using var ciphers = new SplitCiphers(initiator.Split(), responder.Split());
+        for (var i = 3; i < vector.Messages.Count; i++)
         {
-            for (var i = 3; i < vector.Messages.Count; i++)
-            {
-                var (payload, expected) = vector.Messages[i];
-                var (sender, receiver) = i % 2 == 0
-                    ? (initiatorCiphers.Sender, responderCiphers.Receiver)
-                    : (responderCiphers.Sender, initiatorCiphers.Receiver);
-                var ciphertext = new byte[payload.Length + NoiseConstants.TagLength];
-                Assert.Equal(ciphertext.Length, sender.Encrypt(payload, ciphertext));
-                Assert.Equal(Convert.ToHexStringLower(expected), Convert.ToHexStringLower(ciphertext));
+            var (payload, expected) = vector.Messages[i];
+            var (sender, receiver) = i % 2 == 0
+                ? (ciphers.Initiator.Sender, ciphers.Responder.Receiver)
+                : (ciphers.Responder.Sender, ciphers.Initiator.Receiver);
+            var ciphertext = new byte[payload.Length + NoiseConstants.TagLength];
+            Assert.Equal(ciphertext.Length, sender.Encrypt(payload, ciphertext));
+            Assert.Equal(Convert.ToHexStringLower(expected), Convert.ToHexStringLower(ciphertext));
 
-                var plaintext = new byte[payload.Length];
-                Assert.Equal(payload.Length, receiver.Decrypt(ciphertext, plaintext));
-                Assert.Equal(payload, plaintext);
-            }
+            var plaintext = new byte[payload.Length];
+            Assert.Equal(payload.Length, receiver.Decrypt(ciphertext, plaintext));
+            Assert.Equal(payload, plaintext);
         }
     }
 }
