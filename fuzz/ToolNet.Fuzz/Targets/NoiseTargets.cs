@@ -51,6 +51,30 @@ internal static class NoiseTargets
         }
     }
 
+    /// <summary>
+    /// NoiseHandshakePayload decode; whatever decodes must re-encode to a canonical form that decodes to the same
+    /// fields and re-encodes to the same bytes.
+    /// </summary>
+    public static void Payload(ReadOnlySpan<byte> input)
+    {
+        var decoded = NoiseHandshakePayload.Decode(input);
+        var canonical = decoded.ToBytes();
+        var again = NoiseHandshakePayload.Decode(canonical);
+        if (!SameFields(decoded, again) || !again.ToBytes().AsSpan().SequenceEqual(canonical))
+        {
+            throw new InvalidOperationException("noise handshake payload did not round-trip");
+        }
+    }
+
+    private static bool SameFields(NoiseHandshakePayload a, NoiseHandshakePayload b) =>
+        a.IdentityKey.Span.SequenceEqual(b.IdentityKey.Span)
+        && a.IdentitySignature.Span.SequenceEqual(b.IdentitySignature.Span)
+        && (a.Extensions is null) == (b.Extensions is null)
+        && (a.Extensions is null || (
+            a.Extensions.StreamMuxers.SequenceEqual(b.Extensions!.StreamMuxers, StringComparer.Ordinal)
+            && a.Extensions.WebTransportCertHashes.Count == b.Extensions.WebTransportCertHashes.Count
+            && a.Extensions.WebTransportCertHashes.Zip(b.Extensions.WebTransportCertHashes).All(p => p.First.Span.SequenceEqual(p.Second.Span))));
+
     private static (long Consumed, byte[] Plaintext, List<int> Lengths, WireFormatException? Rejection) ReadFrames(ReadOnlySequence<byte> input)
     {
         using var receiver = new CipherState(FrameKey);
