@@ -115,7 +115,7 @@ public sealed partial class NoiseSecuredPipe : IDuplexPipe, IAsyncDisposable
                     break; // The application stopped reading; stop reading the transport too.
                 }
 
-                if (result.IsCompleted || result.IsCanceled)
+                if (result.IsCompleted)
                 {
                     if (leftOver > 0)
                     {
@@ -166,7 +166,7 @@ public sealed partial class NoiseSecuredPipe : IDuplexPipe, IAsyncDisposable
                     break; // The transport no longer accepts data.
                 }
 
-                if ((result.IsCompleted || result.IsCanceled) && drained)
+                if (result.IsCompleted && drained)
                 {
                     break; // The application completed Output: half-close.
                 }
