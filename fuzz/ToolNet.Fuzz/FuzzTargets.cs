@@ -11,6 +11,8 @@ public static class FuzzTargets
     {
         ["varint"] = Targets.MultiformatsTargets.Varint,
         ["multihash-cid"] = Targets.MultiformatsTargets.MultihashCid,
+        ["key-protobuf"] = Targets.KeyProtobufTarget.Run,
+        ["peer-id"] = Targets.PeerIdTarget.Run,
     };
 
     /// <summary>Runs <paramref name="target"/> on <paramref name="input"/>, treating the documented format exception as a clean rejection.</summary>

@@ -28,17 +28,16 @@ public sealed class EcdsaPrivateKey : PrivateKey
     /// <exception cref="WireFormatException">Malformed, trailing bytes, an unsupported curve, or inconsistent.</exception>
     public static EcdsaPrivateKey FromData(ReadOnlySpan<byte> data)
     {
-        var key = KeyImport.Run("ECDSA private key", data, static data =>
-        {
-            using var ecdsa = ECDsa.Create();
-            ecdsa.ImportECPrivateKey(data, out var read);
-            if (read != data.Length)
+        var key = KeyImport.Import(
+            "ECDSA private key",
+            data,
+            ECDsa.Create(),
+            static (ecdsa, data) =>
             {
-                throw new WireFormatException($"ECDSA private key has {data.Length - read} trailing bytes");
-            }
-
-            return FromAlgorithm(ecdsa);
-        });
+                ecdsa.ImportECPrivateKey(data, out var read);
+                return read;
+            },
+            FromAlgorithm);
         EnsureSignsVerifiably(key);
         return key;
     }

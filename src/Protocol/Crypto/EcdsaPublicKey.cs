@@ -23,13 +23,17 @@ public sealed class EcdsaPublicKey : PublicKey
     /// <summary>Decodes a DER SubjectPublicKeyInfo.</summary>
     /// <exception cref="WireFormatException">Malformed, non-canonical DER, not EC, or an unsupported curve.</exception>
     public static EcdsaPublicKey FromData(ReadOnlySpan<byte> data) =>
-        KeyImport.Run("ECDSA public key", data, static data =>
-        {
-            using var ecdsa = ECDsa.Create();
-            ecdsa.ImportSubjectPublicKeyInfo(data, out var read);
-            KeyImport.EnsureCanonical("ECDSA public key", data, read, ecdsa.ExportSubjectPublicKeyInfo());
-            return FromAlgorithm(ecdsa);
-        });
+        KeyImport.Import(
+            "ECDSA public key",
+            data,
+            ECDsa.Create(),
+            static (ecdsa, data) =>
+            {
+                ecdsa.ImportSubjectPublicKeyInfo(data, out var read);
+                return read;
+            },
+            FromAlgorithm,
+            static ecdsa => ecdsa.ExportSubjectPublicKeyInfo());
 
     internal static EcdsaPublicKey FromAlgorithm(ECDsa ecdsa) =>
         new(ecdsa.ExportSubjectPublicKeyInfo(), ecdsa.ExportParameters(includePrivateParameters: false));

@@ -4,43 +4,57 @@ using System.Security.Cryptography;
 namespace ToolNet.Protocol.Crypto;
 
 /// <summary>
-/// Runs a System.Security.Cryptography import of remote-controlled key bytes and turns every failure the platform
-/// reports (CryptographicException, ASN.1 errors) into the <see cref="WireFormatException"/> callers handle.
+/// Imports remote-controlled DER key bytes with System.Security.Cryptography: bounded, whole input consumed,
+/// optionally canonical (re-exports to the same bytes), and every failure the platform reports
+/// (CryptographicException, ASN.1 errors) turned into the <see cref="WireFormatException"/> callers handle.
 /// </summary>
 internal static class KeyImport
 {
-    /// <summary>Runs <paramref name="import"/>, mapping platform parse failures to <see cref="WireFormatException"/>.</summary>
-    public static T Run<T>(string what, ReadOnlySpan<byte> data, ImportFunc<T> import)
+    /// <summary>Imports <paramref name="data"/> into <paramref name="algorithm"/> (which this disposes) and builds the key.</summary>
+    /// <param name="what">Names the key in error messages, e.g. "RSA public key".</param>
+    /// <param name="data">The DER bytes.</param>
+    /// <param name="algorithm">A fresh algorithm instance to import into.</param>
+    /// <param name="import">The import call; returns the bytes it read.</param>
+    /// <param name="build">Makes the key from the imported algorithm.</param>
+    /// <param name="reexport">When given, the import must re-export to exactly <paramref name="data"/>.</param>
+    public static TKey Import<TAlgorithm, TKey>(
+        string what,
+        ReadOnlySpan<byte> data,
+        TAlgorithm algorithm,
+        ImportFunc<TAlgorithm> import,
+        Func<TAlgorithm, TKey> build,
+        Func<TAlgorithm, byte[]>? reexport = null)
+        where TAlgorithm : AsymmetricAlgorithm
     {
-        if (data.Length > KeyProtobuf.MaxLength)
+        using (algorithm)
         {
-            throw new WireFormatException($"{what} of {data.Length} bytes exceeds {KeyProtobuf.MaxLength}");
-        }
+            if (data.Length > KeyProtobuf.MaxLength)
+            {
+                throw new WireFormatException($"{what} of {data.Length} bytes exceeds {KeyProtobuf.MaxLength}");
+            }
 
-        try
-        {
-            return import(data);
-        }
-        catch (Exception e) when (e is CryptographicException or AsnContentException)
-        {
-            throw new WireFormatException($"{what} is malformed: {e.Message}", e);
+            try
+            {
+                var read = import(algorithm, data);
+                if (read != data.Length)
+                {
+                    throw new WireFormatException($"{what} has {data.Length - read} trailing bytes");
+                }
+
+                if (reexport is not null && !reexport(algorithm).AsSpan().SequenceEqual(data))
+                {
+                    throw new WireFormatException($"{what} is not in canonical DER form");
+                }
+
+                return build(algorithm);
+            }
+            catch (Exception e) when (e is CryptographicException or AsnContentException)
+            {
+                throw new WireFormatException($"{what} is malformed: {e.Message}", e);
+            }
         }
     }
 
-    /// <summary>Throws unless an import consumed all of <paramref name="data"/> and re-exports to the same bytes.</summary>
-    public static void EnsureCanonical(string what, ReadOnlySpan<byte> data, int bytesRead, ReadOnlySpan<byte> reexported)
-    {
-        if (bytesRead != data.Length)
-        {
-            throw new WireFormatException($"{what} has {data.Length - bytesRead} trailing bytes");
-        }
-
-        if (!reexported.SequenceEqual(data))
-        {
-            throw new WireFormatException($"{what} is not in canonical DER form");
-        }
-    }
-
-    /// <summary>An import of key bytes.</summary>
-    public delegate T ImportFunc<out T>(ReadOnlySpan<byte> data);
+    /// <summary>An import of key bytes into an algorithm instance; returns the number of bytes read.</summary>
+    public delegate int ImportFunc<in TAlgorithm>(TAlgorithm algorithm, ReadOnlySpan<byte> data);
 }

@@ -27,17 +27,16 @@ public sealed class RsaPrivateKey : PrivateKey
     /// <exception cref="WireFormatException">Malformed, trailing bytes, out-of-bounds size or exponent, or inconsistent.</exception>
     public static RsaPrivateKey FromData(ReadOnlySpan<byte> data)
     {
-        var key = KeyImport.Run("RSA private key", data, static data =>
-        {
-            using var rsa = RSA.Create();
-            rsa.ImportRSAPrivateKey(data, out var read);
-            if (read != data.Length)
+        var key = KeyImport.Import(
+            "RSA private key",
+            data,
+            RSA.Create(),
+            static (rsa, data) =>
             {
-                throw new WireFormatException($"RSA private key has {data.Length - read} trailing bytes");
-            }
-
-            return FromAlgorithm(rsa);
-        });
+                rsa.ImportRSAPrivateKey(data, out var read);
+                return read;
+            },
+            FromAlgorithm);
         EnsureSignsVerifiably(key);
         return key;
     }

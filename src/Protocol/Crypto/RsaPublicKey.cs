@@ -31,13 +31,17 @@ public sealed class RsaPublicKey : PublicKey
     /// <summary>Decodes a DER SubjectPublicKeyInfo.</summary>
     /// <exception cref="WireFormatException">Malformed, non-canonical DER, not RSA, or a size or exponent out of bounds.</exception>
     public static RsaPublicKey FromData(ReadOnlySpan<byte> data) =>
-        KeyImport.Run("RSA public key", data, static data =>
-        {
-            using var rsa = RSA.Create();
-            rsa.ImportSubjectPublicKeyInfo(data, out var read);
-            KeyImport.EnsureCanonical("RSA public key", data, read, rsa.ExportSubjectPublicKeyInfo());
-            return FromAlgorithm(rsa);
-        });
+        KeyImport.Import(
+            "RSA public key",
+            data,
+            RSA.Create(),
+            static (rsa, data) =>
+            {
+                rsa.ImportSubjectPublicKeyInfo(data, out var read);
+                return read;
+            },
+            FromAlgorithm,
+            static rsa => rsa.ExportSubjectPublicKeyInfo());
 
     internal static RsaPublicKey FromAlgorithm(RSA rsa)
     {
