@@ -6,7 +6,7 @@ namespace ToolNet.Protocol.Crypto;
 /// <summary>
 /// Imports remote-controlled DER key bytes with System.Security.Cryptography: bounded, whole input consumed,
 /// optionally canonical (re-exports to the same bytes), and every failure the platform reports
-/// (CryptographicException, ASN.1 errors) turned into the <see cref="WireFormatException"/> callers handle.
+/// (CryptographicException, ASN.1 errors, PlatformNotSupportedException for a curve it does not know) turned into the <see cref="WireFormatException"/> callers handle.
 /// </summary>
 internal static class KeyImport
 {
@@ -48,7 +48,7 @@ internal static class KeyImport
 
                 return build(algorithm);
             }
-            catch (Exception e) when (e is CryptographicException or AsnContentException)
+            catch (Exception e) when (e is CryptographicException or AsnContentException or PlatformNotSupportedException)
             {
                 throw new WireFormatException($"{what} is malformed: {e.Message}", e);
             }
