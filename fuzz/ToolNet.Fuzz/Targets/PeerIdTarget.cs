@@ -7,10 +7,12 @@ namespace ToolNet.Fuzz.Targets;
 /// <summary>Fuzz target <c>peer-id</c>: the binary and the text peer id decoders.</summary>
 internal static class PeerIdTarget
 {
-    /// <summary>Decodes the input as a binary peer id (which must re-encode to exactly the input), then as UTF-8 text;
-    /// every decoded id must survive both text forms and the binary form.</summary>
+    /// <summary>Decodes the input as a binary peer id (which must re-encode to exactly the input) and as UTF-8 text;
+    /// every decoded id must survive both text forms and the binary form. The input is rejected only when neither
+    /// decoder accepts it.</summary>
     public static void Run(ReadOnlySpan<byte> input)
     {
+        var isBinaryPeerId = false;
         try
         {
             var fromBytes = PeerId.FromBytes(input);
@@ -20,12 +22,19 @@ internal static class PeerIdTarget
             }
 
             CheckRoundTrips(fromBytes);
+            isBinaryPeerId = true;
         }
         catch (WireFormatException)
         {
         }
 
-        CheckRoundTrips(PeerId.Parse(Encoding.UTF8.GetString(input)));
+        try
+        {
+            CheckRoundTrips(PeerId.Parse(Encoding.UTF8.GetString(input)));
+        }
+        catch (WireFormatException) when (isBinaryPeerId)
+        {
+        }
     }
 
     private static void CheckRoundTrips(PeerId peerId)

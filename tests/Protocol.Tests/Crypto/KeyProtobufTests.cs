@@ -51,8 +51,8 @@ public class KeyProtobufTests
     public void Rejects_every_other_layout(string hex, string why)
     {
         var bytes = Convert.FromHexString(hex);
-        Assert.True(Throws(() => PublicKey.FromProtobuf(bytes)), why);
-        Assert.True(Throws(() => PrivateKey.FromProtobuf(bytes)), why);
+        Assert.True(WireFormatAssert.Rejects(() => PublicKey.FromProtobuf(bytes)), why);
+        Assert.True(WireFormatAssert.Rejects(() => PrivateKey.FromProtobuf(bytes)), why);
     }
 
     [Fact]
@@ -72,18 +72,5 @@ public class KeyProtobufTests
         Assert.Equal(KeyProtobuf.LengthOf(data.Length), encoded.Length);
         Assert.Equal(keyType, KeyProtobuf.Read(encoded, out var decoded));
         Assert.Equal(data, decoded.ToArray());
-    }
-
-    private static bool Throws(Action action)
-    {
-        try
-        {
-            action();
-            return false;
-        }
-        catch (WireFormatException)
-        {
-            return true;
-        }
     }
 }
