@@ -10,7 +10,7 @@ namespace ToolNet.Protocol.Crypto;
 /// </summary>
 /// <remarks>
 /// <para>A new file is written to a temporary file in the same directory, flushed to disk and moved into place
-/// without overwriting, so a crash leaves either no identity file or a complete one, and two processes racing to
+/// without overwriting (<see cref="File.Move(string, string, bool)"/> with <c>overwrite: false</c>), so a crash leaves either no identity file or a complete one, and two processes racing to
 /// create it end up sharing the first one's key. On Unix it is created with mode 0600 (and a missing directory
 /// with 0700).</para>
 /// <para>An existing file is never replaced. When it cannot be used (unreadable, not a valid private key, or on
@@ -150,7 +150,10 @@ public static class IdentityFile
         finally
         {
             CryptographicOperations.ZeroMemory(encoded);
-            File.Delete(temporary);
+            if (File.Exists(temporary))
+            {
+                File.Delete(temporary);
+            }
         }
     }
 

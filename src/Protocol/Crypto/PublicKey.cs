@@ -8,12 +8,18 @@ namespace ToolNet.Protocol.Crypto;
 /// equal exactly when their protobuf encodings are equal; that encoding is what a peer id is derived from.
 /// </summary>
 /// <remarks>
-/// Decoding is strict because remote peers send us their keys (Noise handshake, identify, signed envelopes):
-/// <see cref="FromProtobuf"/> and <see cref="FromData"/> accept only Data that re-encodes to the same bytes,
-/// and every failure, including one inside the crypto libraries, is a <see cref="WireFormatException"/>.
+/// Decoding is strict because remote peers send us their keys (Noise handshake, identify, signed envelopes) and
+/// the peer id is a hash of the encoding, so one key must have exactly one encoding (peer-ids.md, "Note about
+/// deterministic encoding"). <see cref="FromProtobuf"/> accepts only <c>08 type 12 varint(len) Data</c>: Type
+/// first and present even for RSA (0), Data second, minimal varints, no unknown, repeated or trailing fields, at
+/// most <see cref="MaxProtobufLength"/> bytes. <see cref="FromData"/> accepts only Data that re-encodes to the same
+/// bytes. Every failure, including one inside the crypto libraries, is a <see cref="WireFormatException"/>.
 /// </remarks>
 public abstract class PublicKey : IEquatable<PublicKey>
 {
+    /// <summary>The largest key protobuf accepted (public or private); an 8192-bit RSA private key needs about 4.7 KiB.</summary>
+    public const int MaxProtobufLength = KeyProtobuf.MaxLength;
+
     private readonly byte[] _data;
 
     private protected PublicKey(byte[] data)

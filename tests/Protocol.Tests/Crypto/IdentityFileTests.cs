@@ -109,6 +109,18 @@ public sealed class IdentityFileTests : IDisposable
     }
 
     [Fact]
+    public async Task A_path_that_cannot_be_created_is_reported_as_such()
+    {
+        WriteKeyFile([1, 2, 3], OwnerReadWrite);
+        var impossible = Path.Combine(KeyPath, "sub", "identity.key");
+
+        var exception = await Assert.ThrowsAsync<IdentityFileException>(() => IdentityFile.LoadOrCreateAsync(impossible));
+
+        Assert.StartsWith("cannot be created", exception.Reason, StringComparison.Ordinal);
+        Assert.Equal([1, 2, 3], await File.ReadAllBytesAsync(KeyPath));
+    }
+
+    [Fact]
     public async Task An_oversized_file_is_refused_without_reading_it()
     {
         WriteKeyFile(new byte[64 * 1024], OwnerReadWrite);
