@@ -23,6 +23,6 @@ internal static class Secp256k1Curve
     /// <summary>Half the group order: a signature's s above it is "high" (BIP 62 canonical signatures use low s).</summary>
     public static BigInteger HalfOrder { get; } = Domain.N.ShiftRight(1);
 
-    /// <summary>SHA-256 of the message, the ECDSA input for both libp2p ECDSA key types.</summary>
+    /// <summary>SHA-256 of the message: what libp2p secp256k1 signatures sign.</summary>
     public static byte[] HashMessage(ReadOnlySpan<byte> message) => SHA256.HashData(message);
 }
