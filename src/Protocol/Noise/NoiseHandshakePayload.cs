@@ -1,5 +1,7 @@
 using System.Text;
 
+using ToolNet.Protocol.Protobuf;
+
 namespace ToolNet.Protocol.Noise;
 
 /// <summary>

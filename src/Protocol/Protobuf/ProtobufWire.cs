@@ -1,7 +1,11 @@
-namespace ToolNet.Protocol.Noise;
+namespace ToolNet.Protocol.Protobuf;
 
-/// <summary>A bounded reader for the protobuf wire format (varint, 64-bit, length-delimited, 32-bit), enough for the
-/// handshake payload. Every length is checked against the bytes left before anything is sliced.</summary>
+/// <summary>
+/// A bounded reader for the protobuf wire format (varint, 64-bit, length-delimited, 32-bit). Every length is checked
+/// against the bytes left before anything is sliced, so a declared-but-absent length never allocates. Used for the
+/// small security-critical messages (Noise handshake payload, signed envelopes, peer records) whose exact bytes are
+/// signed or checked; the larger protocol messages use generated Google.Protobuf code.
+/// </summary>
 internal ref struct ProtobufReader(ReadOnlySpan<byte> source)
 {
     private const int VarintWireType = 0;
@@ -50,6 +54,17 @@ internal ref struct ProtobufReader(ReadOnlySpan<byte> source)
         var bytes = _remaining[..(int)length];
         _remaining = _remaining[(int)length..];
         return bytes;
+    }
+
+    /// <summary>Reads a varint field's value; the field must have wire type 0.</summary>
+    public ulong ReadVarintField(int wireType)
+    {
+        if (wireType != VarintWireType)
+        {
+            throw new WireFormatException($"expected a varint protobuf field, got wire type {wireType}");
+        }
+
+        return ReadVarint();
     }
 
     /// <summary>Skips an unknown field. Groups (wire types 3 and 4, deprecated) and undefined wire types are rejected.</summary>
@@ -102,9 +117,10 @@ internal ref struct ProtobufReader(ReadOnlySpan<byte> source)
     }
 }
 
-/// <summary>Writes protobuf length-delimited fields into a span sized in advance.</summary>
+/// <summary>Writes protobuf fields into a span sized in advance with the <c>…Length</c> helpers.</summary>
 internal ref struct ProtobufWriter(Span<byte> destination)
 {
+    private const int VarintWireType = 0;
     private const int LengthDelimitedWireType = 2;
 
     private readonly Span<byte> _destination = destination;
@@ -116,6 +132,21 @@ internal ref struct ProtobufWriter(Span<byte> destination)
     /// <summary>The encoded size of a length-delimited field with <paramref name="length"/> bytes of contents.</summary>
     public static int BytesFieldLength(int field, int length, bool omitEmpty) =>
         omitEmpty && length == 0 ? 0 : VarintLength((uint)(field << 3)) + VarintLength((uint)length) + length;
+
+    /// <summary>The encoded size of a varint field; proto3 omits zero values when <paramref name="omitZero"/>.</summary>
+    public static int VarintFieldLength(int field, ulong value, bool omitZero) =>
+        omitZero && value == 0 ? 0 : VarintLength((uint)(field << 3)) + VarintLength(value);
+
+    public void WriteVarintField(int field, ulong value, bool omitZero)
+    {
+        if (omitZero && value == 0)
+        {
+            return;
+        }
+
+        WriteVarint((uint)((field << 3) | VarintWireType));
+        WriteVarint(value);
+    }
 
     public void WriteBytesField(int field, ReadOnlySpan<byte> value, bool omitEmpty)
     {
@@ -138,9 +169,9 @@ internal ref struct ProtobufWriter(Span<byte> destination)
 
     public void Advance(int count) => Written += count;
 
-    private static int VarintLength(uint value) => value < 0x80 ? 1 : value < 0x4000 ? 2 : value < 0x200000 ? 3 : value < 0x10000000 ? 4 : 5;
+    private static int VarintLength(ulong value) => (64 - System.Numerics.BitOperations.LeadingZeroCount(value | 1) + 6) / 7;
 
-    private void WriteVarint(uint value)
+    private void WriteVarint(ulong value)
     {
         while (value >= 0x80)
         {
