@@ -11,6 +11,7 @@ public static class FuzzTargets
     {
         ["varint"] = Targets.MultiformatsTargets.Varint,
         ["multihash-cid"] = Targets.MultiformatsTargets.MultihashCid,
+        ["multistream-message"] = Targets.MultistreamTargets.Message,
     };
 
     /// <summary>Runs <paramref name="target"/> on <paramref name="input"/>, treating the documented format exception as a clean rejection.</summary>
