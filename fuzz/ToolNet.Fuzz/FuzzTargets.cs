@@ -15,6 +15,7 @@ public static class FuzzTargets
         ["noise-payload"] = Targets.NoiseTargets.Payload,
         ["key-protobuf"] = Targets.KeyProtobufTarget.Run,
         ["peer-id"] = Targets.PeerIdTarget.Run,
+        ["multistream-message"] = Targets.MultistreamTargets.Message,
     };
 
     /// <summary>Runs <paramref name="target"/> on <paramref name="input"/>, treating the documented format exception as a clean rejection.</summary>
