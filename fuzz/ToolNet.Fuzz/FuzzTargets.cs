@@ -11,6 +11,8 @@ public static class FuzzTargets
     {
         ["varint"] = Targets.MultiformatsTargets.Varint,
         ["multihash-cid"] = Targets.MultiformatsTargets.MultihashCid,
+        ["multiaddr-binary"] = Targets.MultiaddrTargets.Binary,
+        ["multiaddr-text"] = Targets.MultiaddrTargets.Text,
     };
 
     /// <summary>Runs <paramref name="target"/> on <paramref name="input"/>, treating the documented format exception as a clean rejection.</summary>
