@@ -13,6 +13,10 @@ public static class FuzzTargets
         ["multihash-cid"] = Targets.MultiformatsTargets.MultihashCid,
         ["multiaddr-binary"] = Targets.MultiaddrTargets.Binary,
         ["multiaddr-text"] = Targets.MultiaddrTargets.Text,
+        ["noise-frame"] = Targets.NoiseTargets.Frame,
+        ["noise-payload"] = Targets.NoiseTargets.Payload,
+        ["key-protobuf"] = Targets.KeyProtobufTarget.Run,
+        ["peer-id"] = Targets.PeerIdTarget.Run,
     };
 
     /// <summary>Runs <paramref name="target"/> on <paramref name="input"/>, treating the documented format exception as a clean rejection.</summary>
