@@ -3,6 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using ToolNet.Protocol.Peers;
 
 namespace ToolNet.Protocol.Addressing;
 
@@ -13,24 +14,36 @@ public sealed partial class Multiaddr
     public bool IsRelayed => Contains(MultiaddrProtocol.P2pCircuit);
 
     /// <summary>
-    /// Gets the peer id when the address ends in <c>/p2p/&lt;id&gt;</c>: the bytes of the peer id's multihash. For a
-    /// relayed address <c>/…/p2p/RELAY/p2p-circuit/p2p/TARGET</c> that is TARGET; an address ending in
-    /// <c>/p2p-circuit</c> has none.
+    /// Gets the peer id when the address ends in <c>/p2p/&lt;id&gt;</c>. For a relayed address
+    /// <c>/…/p2p/RELAY/p2p-circuit/p2p/TARGET</c> that is TARGET; an address ending in <c>/p2p-circuit</c> has none.
     /// </summary>
-    public bool TryGetPeerId(out ReadOnlyMemory<byte> peerId)
+    public bool TryGetPeerId([NotNullWhen(true)] out PeerId? peerId)
     {
-        if (!_components.IsEmpty && _components[^1].Protocol == MultiaddrProtocol.P2p)
-        {
-            peerId = _components[^1].Value;
-            return true;
-        }
-
-        peerId = default;
-        return false;
+        // The value was checked with PeerId's own rules when the component was made, so this cannot throw.
+        peerId = EndsWithPeerId ? PeerId.FromBytes(_components[^1].Value.Span) : null;
+        return peerId is not null;
     }
 
     /// <summary>The address without its trailing <c>/p2p/&lt;id&gt;</c>, or this address when it has none.</summary>
-    public Multiaddr WithoutPeerId() => TryGetPeerId(out _) ? Prefix(_components.Length - 1) : this;
+    public Multiaddr WithoutPeerId() => EndsWithPeerId ? Prefix(_components.Length - 1) : this;
+
+    /// <summary>This address ending in <c>/p2p/<paramref name="peerId"/></c>: this address itself when it already
+    /// does, otherwise the address with the component appended.</summary>
+    /// <exception cref="ArgumentException">The address already ends in a different peer id, or in a path protocol.</exception>
+    public Multiaddr WithPeerId(PeerId peerId)
+    {
+        ArgumentNullException.ThrowIfNull(peerId);
+        if (TryGetPeerId(out var existing))
+        {
+            return existing == peerId
+                ? this
+                : throw new ArgumentException($"{this} already names peer {existing}, not {peerId}", nameof(peerId));
+        }
+
+        return Encapsulate(MultiaddrComponent.Create(MultiaddrProtocol.P2p, peerId.Bytes));
+    }
+
+    private bool EndsWithPeerId => !_components.IsEmpty && _components[^1].Protocol == MultiaddrProtocol.P2p;
 
     /// <summary>
     /// Reads the IP endpoint the address starts with: <c>/ip4/A/<paramref name="transport"/>/P</c>,

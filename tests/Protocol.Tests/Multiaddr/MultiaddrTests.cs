@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net;
 using ToolNet.Protocol.Addressing;
+using ToolNet.Protocol.Peers;
 
 namespace ToolNet.Protocol.Tests.Addressing;
 
@@ -56,19 +57,24 @@ public class MultiaddrTests
     {
         var relayed = Multiaddr.Parse(RelayedText);
         Assert.True(relayed.TryGetPeerId(out var peerId));
-        Assert.Equal(Convert.FromHexString("0024080112202d3de6d16ae87f7a933fe1552162a2d3f04951e90e8051e4ee2c18f002dd0fb4"), peerId.ToArray());
+        Assert.Equal(Convert.FromHexString("0024080112202d3de6d16ae87f7a933fe1552162a2d3f04951e90e8051e4ee2c18f002dd0fb4"), peerId.ToBytes());
+        Assert.Equal(PeerId.Parse(Target), peerId);
         Assert.True(relayed.IsRelayed);
         Assert.Equal($"/ip4/198.51.100.7/tcp/4001/p2p/{Relay}/p2p-circuit", relayed.WithoutPeerId().ToString());
 
         var toRelay = relayed.WithoutPeerId();
         Assert.False(toRelay.TryGetPeerId(out var none));
-        Assert.True(none.IsEmpty);
+        Assert.Null(none);
         Assert.Same(toRelay, toRelay.WithoutPeerId());
+        Assert.Equal(relayed, toRelay.WithPeerId(peerId));
+        Assert.Same(relayed, relayed.WithPeerId(peerId));
+        Assert.Throws<ArgumentException>(() => relayed.WithPeerId(PeerId.Parse(Relay)));
 
         var direct = Multiaddr.Parse($"/ip4/198.51.100.7/tcp/4001/p2p/{Relay}");
         Assert.False(direct.IsRelayed);
         Assert.True(direct.TryGetPeerId(out var relayId));
-        Assert.Equal(Convert.FromHexString("1220d52ebb89d85b02a284948203a62ff28389c57c9f42beec4ec20db76a68911c0b"), relayId.ToArray());
+        Assert.Equal(Convert.FromHexString("1220d52ebb89d85b02a284948203a62ff28389c57c9f42beec4ec20db76a68911c0b"), relayId.ToBytes());
+        Assert.Equal("/ip4/198.51.100.7/tcp/4001/p2p/" + Target, direct.WithoutPeerId().WithPeerId(peerId).ToString());
     }
 
     [Fact]

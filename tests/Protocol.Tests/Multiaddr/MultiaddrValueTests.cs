@@ -143,12 +143,14 @@ public class MultiaddrValueTests
     }
 
     [Fact]
-    public void Peer_ids_must_be_identity_or_sha2_256_multihashes()
+    public void Peer_ids_follow_the_peer_id_rules()
     {
         var sha1 = Multihash.Create(MultihashCode.Sha1, new byte[20]);
         Assert.Throws<WireFormatException>(() => MultiaddrComponent.Create(MultiaddrProtocol.P2p, sha1.Bytes));
         var shortSha256 = Multihash.Create(MultihashCode.Sha2_256, new byte[20]);
         Assert.Throws<WireFormatException>(() => MultiaddrComponent.Create(MultiaddrProtocol.P2p, shortSha256.Bytes));
+        var tooLongToInline = Multihash.Create(MultihashCode.Identity, new byte[43]);
+        Assert.Throws<WireFormatException>(() => MultiaddrComponent.Create(MultiaddrProtocol.P2p, tooLongToInline.Bytes));
         var identity = Multihash.Create(MultihashCode.Identity, [8, 1, 18, 32, .. new byte[32]]);
         var component = MultiaddrComponent.Create(MultiaddrProtocol.P2p, identity.Bytes);
         Assert.Equal(Multibase.EncodeBase58Btc(identity.Bytes), component.ValueText);
