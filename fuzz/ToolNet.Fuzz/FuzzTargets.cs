@@ -11,6 +11,8 @@ public static class FuzzTargets
     {
         ["varint"] = Targets.MultiformatsTargets.Varint,
         ["multihash-cid"] = Targets.MultiformatsTargets.MultihashCid,
+        ["multiaddr-binary"] = Targets.MultiaddrTargets.Binary,
+        ["multiaddr-text"] = Targets.MultiaddrTargets.Text,
         ["noise-frame"] = Targets.NoiseTargets.Frame,
         ["noise-payload"] = Targets.NoiseTargets.Payload,
         ["key-protobuf"] = Targets.KeyProtobufTarget.Run,
