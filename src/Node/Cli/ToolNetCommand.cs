@@ -19,6 +19,7 @@ internal static class ToolNetCommand
         {
             Json,
             VersionCommand(),
+            IdentityCommands.Create(),
         };
         return root;
     }
