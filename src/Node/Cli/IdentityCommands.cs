@@ -24,16 +24,7 @@ internal static class IdentityCommands
         {
             var output = new CommandOutput(parse);
             var path = CommonOptions.ResolveKeyPath(parse.GetValue(key), parse.GetValue(data));
-            try
-            {
-                var identity = await IdentityFile.LoadOrCreateAsync(path, cancellationToken: cancellationToken).ConfigureAwait(false);
-                WriteIdentity(output, identity, path);
-                return 0;
-            }
-            catch (IdentityFileException e)
-            {
-                return output.Fail(e.Message);
-            }
+            return await LoadOrCreateAndPrintAsync(output, path, cancellationToken).ConfigureAwait(false);
         });
         return command;
     }
@@ -52,18 +43,23 @@ internal static class IdentityCommands
                 return output.Fail($"{path} already exists; an identity is never overwritten");
             }
 
-            try
-            {
-                var identity = await IdentityFile.LoadOrCreateAsync(path, cancellationToken: cancellationToken).ConfigureAwait(false);
-                WriteIdentity(output, identity, path);
-                return 0;
-            }
-            catch (IdentityFileException e)
-            {
-                return output.Fail(e.Message);
-            }
+            return await LoadOrCreateAndPrintAsync(output, path, cancellationToken).ConfigureAwait(false);
         });
         return command;
+    }
+
+    private static async Task<int> LoadOrCreateAndPrintAsync(CommandOutput output, string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var identity = await IdentityFile.LoadOrCreateAsync(path, cancellationToken: cancellationToken).ConfigureAwait(false);
+            WriteIdentity(output, identity, path);
+            return 0;
+        }
+        catch (IdentityFileException e)
+        {
+            return output.Fail(e.Message);
+        }
     }
 
     private static void WriteIdentity(CommandOutput output, PrivateKey identity, string path)
