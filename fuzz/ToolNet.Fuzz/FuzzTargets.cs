@@ -13,6 +13,7 @@ public static class FuzzTargets
         ["multihash-cid"] = Targets.MultiformatsTargets.MultihashCid,
         ["noise-frame"] = Targets.NoiseTargets.Frame,
         ["noise-payload"] = Targets.NoiseTargets.Payload,
+        ["noise-handshake-responder"] = Targets.NoiseHandshakeResponderTarget.Run,
         ["key-protobuf"] = Targets.KeyProtobufTarget.Run,
         ["peer-id"] = Targets.PeerIdTarget.Run,
     };

@@ -39,6 +39,7 @@ public sealed partial class NoiseSecurity : ISecurityProtocol, IDisposable
     private readonly string[] _streamMuxers;
     private readonly byte[] _localPayload;
     private readonly ILogger _logger;
+    private volatile bool _disposed;
 
     /// <summary>Creates the protocol for the local identity, with a fresh static key.</summary>
     /// <param name="identity">The local libp2p identity key, which signs the static key.</param>
@@ -111,7 +112,11 @@ public sealed partial class NoiseSecurity : ISecurityProtocol, IDisposable
         SecureAsync(connection, initiator: false, expectedRemotePeer: null, cancellationToken);
 
     /// <summary>Zeroes the static private key; handshakes still running then fail.</summary>
-    public void Dispose() => _staticKey.Dispose();
+    public void Dispose()
+    {
+        _disposed = true;
+        _staticKey.Dispose();
+    }
 
     private async ValueTask<SecuredChannel> SecureAsync(IDuplexPipe connection, bool initiator, PeerId? expectedRemotePeer, CancellationToken cancellationToken)
     {
@@ -121,6 +126,7 @@ public sealed partial class NoiseSecurity : ISecurityProtocol, IDisposable
         NoiseHandshakeResult result;
         try
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             cancellationToken.ThrowIfCancellationRequested();
             using var handshake = new HandshakeState(initiator, _staticKey, ephemeralKeyFactory: _ephemeralKeyFactory);
             result = await NoiseHandshake.RunAsync(
