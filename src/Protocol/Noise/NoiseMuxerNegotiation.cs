@@ -8,8 +8,8 @@ namespace ToolNet.Protocol.Noise;
 /// message 3, and the muxer is "the first item from the initiator's list that both parties support". Pure: no I/O.
 /// </summary>
 /// <remarks>
-/// The spec's worked example (client prefers yamux, server prefers mplex, "the result ... is /mplex/6.7.0")
-/// contradicts that rule; this follows the normative sentence, so the initiator's preference wins.
+/// The initiator's preference wins, as in multistream-select. Early revisions of the spec's worked example (client
+/// prefers yamux, server prefers mplex) gave mplex, contradicting the rule; libp2p/specs#601 corrected it to yamux.
 /// </remarks>
 internal static class NoiseMuxerNegotiation
 {

@@ -26,7 +26,7 @@ namespace ToolNet.Protocol.Noise;
 /// well-formed payload whose <c>identity_sig</c> does not verify, or no common stream muxer.
 /// <see cref="PeerIdMismatchException"/>: the initiator dialled another peer (message 3 is then never sent).
 /// <see cref="IOException"/>: the transport ended. <see cref="OperationCanceledException"/>: the caller's token,
-/// which is how a handshake timeout is expressed.
+/// which is how a handshake timeout is expressed. <see cref="ObjectDisposedException"/>: the instance was disposed.
 /// </para>
 /// </remarks>
 public sealed partial class NoiseSecurity : ISecurityProtocol, IDisposable
@@ -103,7 +103,7 @@ public sealed partial class NoiseSecurity : ISecurityProtocol, IDisposable
 
     /// <inheritdoc/>
     /// <remarks>The responder's payload (message 2) is verified, and the muxer lists compared, before message 3 is
-    /// sent; a responder that fails goes without learning our identity.</remarks>
+    /// sent: a rejected responder never receives message 3, so never learns who dialled.</remarks>
     public ValueTask<SecuredChannel> SecureOutboundAsync(IDuplexPipe connection, PeerId? expectedRemotePeer, CancellationToken cancellationToken = default) =>
         SecureAsync(connection, initiator: true, expectedRemotePeer, cancellationToken);
 

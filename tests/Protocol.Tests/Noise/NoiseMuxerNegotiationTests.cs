@@ -16,7 +16,7 @@ public class NoiseMuxerNegotiationTests(IdentityKeys keys) : IClassFixture<Ident
     [Fact]
     public void The_initiators_preference_wins()
     {
-        // The spec's example lists (responder prefers mplex, initiator yamux), with its normative rule applied.
+        // The spec's example: the responder prefers mplex, the initiator yamux; the result is yamux (libp2p/specs#601).
         Assert.Equal(Yamux, NoiseMuxerNegotiation.Select([Yamux, Mplex], [Mplex, Yamux]));
         Assert.Equal(Mplex, NoiseMuxerNegotiation.Select([Mplex, Yamux], [Yamux, Mplex]));
         Assert.Equal(Mplex, NoiseMuxerNegotiation.Select(["/other/1", Mplex], [Yamux, Mplex]));
