@@ -15,6 +15,7 @@ public static class FuzzTargets
         ["multiaddr-text"] = Targets.MultiaddrTargets.Text,
         ["noise-frame"] = Targets.NoiseTargets.Frame,
         ["noise-payload"] = Targets.NoiseTargets.Payload,
+        ["noise-handshake-responder"] = Targets.NoiseHandshakeResponderTarget.Run,
         ["key-protobuf"] = Targets.KeyProtobufTarget.Run,
         ["peer-id"] = Targets.PeerIdTarget.Run,
         ["multistream-message"] = Targets.MultistreamTargets.Message,

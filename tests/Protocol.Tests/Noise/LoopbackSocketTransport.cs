@@ -69,7 +69,8 @@ internal sealed class LoopbackSocketTransport : IDuplexPipe, IAsyncDisposable
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
         {
-            error = ex;
+            // As NetworkStream does: a reset or closed socket reads as an IOException.
+            error = new IOException($"the loopback connection failed: {ex.Message}", ex);
         }
 
         await _received.Writer.CompleteAsync(error);

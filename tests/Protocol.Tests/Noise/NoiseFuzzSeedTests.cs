@@ -26,6 +26,29 @@ public class NoiseFuzzSeedTests
         Assert.Equal(accepted, FuzzTargets.Run(FuzzTargets.All["noise-frame"], bytes));
     }
 
+    /// <summary>The noise-handshake-responder seeds: the DERIVED vector's initiator messages, and messages built with the
+    /// vector's initiator keys around altered payloads (valid ones complete the handshake, the others fail cleanly).</summary>
+    [Theory]
+    [InlineData("valid-libp2p-handshake", true)]
+    [InlineData("valid-then-multistream-frame", true)]
+    [InlineData("valid-no-muxer-list", true)]
+    [InlineData("valid-message-1-with-ignored-payload", true)]
+    [InlineData("invalid-tampered-transport-frame", false)]
+    [InlineData("invalid-no-common-muxer", false)]
+    [InlineData("invalid-signature-over-other-static-key", false)]
+    [InlineData("invalid-identity-key-of-another-peer", false)]
+    [InlineData("invalid-garbage-payload", false)]
+    [InlineData("invalid-message-1-only", false)]
+    [InlineData("invalid-truncated-message-3", false)]
+    [InlineData("invalid-tampered-message-3", false)]
+    [InlineData("invalid-small-order-ephemeral", false)]
+    [InlineData("invalid-empty", false)]
+    public void Noise_handshake_responder_seed_is_accepted_or_rejected_as_built(string seed, bool accepted)
+    {
+        var bytes = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "FuzzCorpus", "noise-handshake-responder", seed));
+        Assert.Equal(accepted, FuzzTargets.Run(FuzzTargets.All["noise-handshake-responder"], bytes));
+    }
+
     [Fact]
     public void Externally_encrypted_frames_decrypt_to_their_plaintexts()
     {
