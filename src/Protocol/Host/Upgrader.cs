@@ -1,0 +1,91 @@
+using Microsoft.Extensions.Logging;
+using ToolNet.Protocol.Core;
+using ToolNet.Protocol.Multistream;
+using ToolNet.Protocol.Peers;
+
+namespace ToolNet.Protocol.Host;
+
+/// <summary>
+/// Turns a raw transport connection into a secure, multiplexed one (libp2p connections spec, "Upgrading
+/// connections"): multistream-select a security protocol, run its handshake, then take the muxer agreed inside
+/// the handshake or multistream-select one on the secured channel, and start it.
+/// </summary>
+internal sealed class Upgrader
+{
+    private readonly IReadOnlyList<ISecurityProtocol> _security;
+    private readonly IReadOnlyList<IStreamMuxer> _muxers;
+    private readonly string[] _securityIds;
+    private readonly string[] _muxerIds;
+    private readonly ILoggerFactory _loggerFactory;
+
+    public Upgrader(IReadOnlyList<ISecurityProtocol> security, IReadOnlyList<IStreamMuxer> muxers, ILoggerFactory loggerFactory)
+    {
+        if (security.Count == 0 || muxers.Count == 0)
+        {
+            throw new ArgumentException("a host needs at least one security protocol and one stream muxer");
+        }
+
+        _security = security;
+        _muxers = muxers;
+        _securityIds = [.. security.Select(s => s.ProtocolId)];
+        _muxerIds = [.. muxers.Select(m => m.ProtocolId)];
+        _loggerFactory = loggerFactory;
+    }
+
+    /// <summary>The muxer protocol ids in preference order (what the security handshake advertises).</summary>
+    public IReadOnlyList<string> MuxerIds => _muxerIds;
+
+    /// <summary>
+    /// Secures <paramref name="raw"/>; <paramref name="authorize"/> sees the authenticated peer before any muxer
+    /// starts and may refuse it by throwing. On failure the raw connection is aborted.
+    /// </summary>
+    public async Task<UpgradeResult> UpgradeAsync(
+        ITransportConnection raw,
+        PeerId? expectedPeer,
+        Action<SecuredChannel> authorize,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            SecuredChannel secured;
+            string securityId;
+            if (raw.Direction == Direction.Outbound)
+            {
+                securityId = await MultistreamSelect.SelectAsync(raw, _securityIds, cancellationToken).ConfigureAwait(false);
+                secured = await SecurityFor(securityId).SecureOutboundAsync(raw, expectedPeer, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                securityId = await MultistreamSelect.HandleAsync(raw, _securityIds, cancellationToken).ConfigureAwait(false);
+                secured = await SecurityFor(securityId).SecureInboundAsync(raw, cancellationToken).ConfigureAwait(false);
+            }
+
+            authorize(secured);
+
+            var muxerId = secured.EarlyMuxer;
+            if (muxerId is null)
+            {
+                muxerId = raw.Direction == Direction.Outbound
+                    ? await MultistreamSelect.SelectAsync(secured.Pipe, _muxerIds, cancellationToken).ConfigureAwait(false)
+                    : await MultistreamSelect.HandleAsync(secured.Pipe, _muxerIds, cancellationToken).ConfigureAwait(false);
+            }
+
+            var muxer = MuxerFor(muxerId);
+            var muxed = muxer.Start(secured.Pipe, raw.Direction, _loggerFactory.CreateLogger(muxer.GetType()));
+            return new UpgradeResult(secured, muxed, securityId, muxerId);
+        }
+        catch
+        {
+            raw.Abort();
+            throw;
+        }
+    }
+
+    // Negotiation only ever agrees on an id we offered, so these lookups cannot miss.
+    private ISecurityProtocol SecurityFor(string protocolId) => _security.First(s => s.ProtocolId == protocolId);
+
+    private IStreamMuxer MuxerFor(string protocolId) => _muxers.First(m => m.ProtocolId == protocolId);
+}
+
+/// <summary>The outcome of an upgrade.</summary>
+internal sealed record UpgradeResult(SecuredChannel Secured, IMuxedConnection Muxed, string Security, string Muxer);
