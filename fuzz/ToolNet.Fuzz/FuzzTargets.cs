@@ -9,6 +9,8 @@ public static class FuzzTargets
 {
     public static IReadOnlyDictionary<string, FuzzTarget> All { get; } = new SortedDictionary<string, FuzzTarget>(StringComparer.Ordinal)
     {
+        ["yamux-frame"] = Targets.YamuxTargets.Frame,
+        ["yamux-session"] = Targets.YamuxTargets.Session,
     };
 
     /// <summary>Runs <paramref name="target"/> on <paramref name="input"/>, treating the documented format exception as a clean rejection.</summary>

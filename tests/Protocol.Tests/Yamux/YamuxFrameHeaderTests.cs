@@ -3,6 +3,7 @@ using System.Text.Json;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
+using ToolNet.Fuzz;
 using ToolNet.Protocol.Yamux;
 
 namespace ToolNet.Protocol.Tests.Yamux;
@@ -67,7 +68,7 @@ public class YamuxFrameHeaderTests
         var bytes = Convert.FromHexString("00000000000000010000000568656c6c6f");
         for (var split = 1; split < YamuxFrameHeader.Size; split++)
         {
-            var sequence = Split(bytes, split);
+            var sequence = SegmentedSequence.Create(bytes, split);
             Assert.True(YamuxFrameHeader.TryRead(sequence, out var header));
             Assert.Equal(YamuxFrameHeader.Data(1, YamuxFrameFlags.None, 5), header);
         }
@@ -113,7 +114,7 @@ public class YamuxFrameHeaderTests
         var bytes = new byte[YamuxFrameHeader.Size];
         header.Write(bytes);
         Assert.Equal(header, YamuxFrameHeader.Read(bytes));
-        Assert.True(YamuxFrameHeader.TryRead(Split(bytes, (int)(streamId % YamuxFrameHeader.Size)), out var fromSequence));
+        Assert.True(YamuxFrameHeader.TryRead(SegmentedSequence.Create(bytes, (int)(streamId % YamuxFrameHeader.Size)), out var fromSequence));
         Assert.Equal(header, fromSequence);
     }
 
@@ -133,37 +134,9 @@ public class YamuxFrameHeaderTests
         }
     }
 
-    private static ReadOnlySequence<byte> Split(byte[] bytes, int at)
-    {
-        if (at <= 0 || at >= bytes.Length)
-        {
-            return new ReadOnlySequence<byte>(bytes);
-        }
-
-        var first = new Segment(bytes.AsMemory(0, at), 0);
-        var last = first.Append(bytes.AsMemory(at));
-        return new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
-    }
-
     private static JsonElement LoadVectors()
     {
         using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Vectors", "yamux", "yamux-frames-derived.json")));
         return document.RootElement.Clone();
-    }
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
-        {
-            Memory = memory;
-            RunningIndex = runningIndex;
-        }
-
-        public Segment Append(ReadOnlyMemory<byte> memory)
-        {
-            var next = new Segment(memory, RunningIndex + Memory.Length);
-            Next = next;
-            return next;
-        }
     }
 }
