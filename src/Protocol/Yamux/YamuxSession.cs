@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using ToolNet.Protocol.Core;
@@ -25,8 +26,9 @@ public sealed class YamuxSession : IMuxedConnection
     private readonly TimeProvider _time;
     private readonly long _startTimestamp;
     private readonly ConcurrentDictionary<uint, YamuxStream> _streams = new();
-    private readonly Channel<WriteItem> _writeQueue = Channel.CreateUnbounded<WriteItem>(
+    private readonly Channel<YamuxStream?> _writeQueue = Channel.CreateUnbounded<YamuxStream?>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = false, AllowSynchronousContinuations = false });
+    private readonly ConcurrentQueue<YamuxFrameHeader> _controlFrames = new();
     private readonly Channel<YamuxStream> _acceptQueue = Channel.CreateUnbounded<YamuxStream>(
         new UnboundedChannelOptions { SingleReader = false, SingleWriter = true, AllowSynchronousContinuations = false });
     private readonly SemaphoreSlim _outboundBacklog;
@@ -234,7 +236,7 @@ public sealed class YamuxSession : IMuxedConnection
 
     // ---- stream callbacks ----
 
-    internal void ScheduleSend(YamuxStream stream) => _writeQueue.Writer.TryWrite(new WriteItem(stream, default, false));
+    internal void ScheduleSend(YamuxStream stream) => _writeQueue.Writer.TryWrite(stream);
 
     internal void RemoveStream(YamuxStream stream)
     {
@@ -508,17 +510,38 @@ public sealed class YamuxSession : IMuxedConnection
     // ---- the write side ----
 
     /// <summary>Queues a control frame unless <see cref="YamuxOptions.MaxQueuedControlFrames"/> are already waiting
-    /// or the session is closing.</summary>
+    /// or the session is closing. Control frames go out before any stream's next frame, so that a pong is not held
+    /// up behind the data of many busy streams (the remote's keep-alive would take that for a dead connection).</summary>
     private bool TryEnqueueControl(YamuxFrameHeader header)
     {
-        if (Interlocked.Increment(ref _queuedControlFrames) > _options.MaxQueuedControlFrames
-            || !_writeQueue.Writer.TryWrite(new WriteItem(null, header, true)))
+        if (IsShutdownStarted || Interlocked.Increment(ref _queuedControlFrames) > _options.MaxQueuedControlFrames)
         {
             Interlocked.Decrement(ref _queuedControlFrames);
             return false;
         }
 
+        _controlFrames.Enqueue(header);
+
+        // A null entry only wakes the write loop; if the queue has just been completed, the loop drains the control
+        // frames on its way out anyway.
+        _writeQueue.Writer.TryWrite(null);
         return true;
+    }
+
+    private int WriteControlFrames(PipeWriter output)
+    {
+        var written = 0;
+        while (_controlFrames.TryDequeue(out var header))
+        {
+            header.Write(output);
+            written += YamuxFrameHeader.Size;
+            if (header.Type != YamuxFrameType.GoAway)
+            {
+                Interlocked.Decrement(ref _queuedControlFrames);
+            }
+        }
+
+        return written;
     }
 
     private async Task WriteLoopAsync()
@@ -531,20 +554,12 @@ public sealed class YamuxSession : IMuxedConnection
             while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
             {
                 var unflushed = 0;
-                while (reader.TryRead(out var item))
+                while (reader.TryRead(out var stream))
                 {
-                    if (item.Stream is { } stream)
+                    unflushed += WriteControlFrames(output);
+                    if (stream is not null)
                     {
                         unflushed += stream.WritePendingFrames(output, _options.MaxDataFrameSize);
-                    }
-                    else
-                    {
-                        item.Control.Write(output);
-                        unflushed += YamuxFrameHeader.Size;
-                        if (item.CountsAsControl)
-                        {
-                            Interlocked.Decrement(ref _queuedControlFrames);
-                        }
                     }
 
                     if (unflushed >= FlushThreshold)
@@ -554,10 +569,16 @@ public sealed class YamuxSession : IMuxedConnection
                     }
                 }
 
+                unflushed += WriteControlFrames(output);
                 if (unflushed > 0)
                 {
                     await FlushAsync(output).ConfigureAwait(false);
                 }
+            }
+
+            if (WriteControlFrames(output) > 0)
+            {
+                await FlushAsync(output).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (_writeAbort.IsCancellationRequested)
@@ -582,6 +603,7 @@ public sealed class YamuxSession : IMuxedConnection
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask FlushAsync(PipeWriter output)
     {
         var result = await output.FlushAsync(_writeAbort.Token).ConfigureAwait(false);
@@ -696,7 +718,7 @@ public sealed class YamuxSession : IMuxedConnection
 
         if (goAway is { } code)
         {
-            _writeQueue.Writer.TryWrite(new WriteItem(null, YamuxFrameHeader.GoAway(code), false));
+            _controlFrames.Enqueue(YamuxFrameHeader.GoAway(code));
         }
 
         _writeQueue.Writer.TryComplete();
@@ -783,6 +805,4 @@ public sealed class YamuxSession : IMuxedConnection
         public long StartTimestamp { get; } = startTimestamp;
     }
 
-    /// <summary>An entry of the write queue: a stream with something to send, or a control frame.</summary>
-    private readonly record struct WriteItem(YamuxStream? Stream, YamuxFrameHeader Control, bool CountsAsControl);
 }

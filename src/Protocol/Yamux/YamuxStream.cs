@@ -156,12 +156,16 @@ public sealed class YamuxStream : IMuxedStream
     /// <inheritdoc />
     public void Reset() => ResetLocally("the stream was reset locally");
 
-    /// <summary>Half-closes our side (FIN after what was written) and stops reading; see the type's remarks.</summary>
+    /// <summary>Half-closes our side (FIN after what was written) and stops reading; see the type's remarks. A read
+    /// pending on another task fails with <see cref="ObjectDisposedException"/>; a pending flush returns.</summary>
     public ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             _output.Complete();
+
+            // Completing a PipeWriter does not wake its pending flush; the data stays queued for sending either way.
+            _sendPipe.Writer.CancelPendingFlush();
             _input.Complete();
         }
 
@@ -483,8 +487,9 @@ public sealed class YamuxStream : IMuxedStream
     {
         lock (_sync)
         {
-            // Completing the writer too lets the pipe return its buffers; later data resets the stream.
-            CompleteReceiveLocked(null);
+            // Completing the writer too lets the pipe return its buffers, and wakes a read pending on another task
+            // when we are disposed from there; later data resets the stream.
+            CompleteReceiveLocked(Volatile.Read(ref _disposed) == 0 ? null : new ObjectDisposedException(ToString()));
         }
     }
 

@@ -9,6 +9,7 @@ namespace ToolNet.Protocol.Yamux;
 internal sealed class YamuxStreamInput(YamuxStream stream, PipeReader inner) : PipeReader
 {
     private ReadOnlySequence<byte> _lastBuffer;
+    private int _completed;
 
     public override bool TryRead(out ReadResult result)
     {
@@ -54,8 +55,11 @@ internal sealed class YamuxStreamInput(YamuxStream stream, PipeReader inner) : P
 
     public override void Complete(Exception? exception = null)
     {
-        stream.OnReaderCompleted();
-        inner.Complete(exception);
+        if (Interlocked.Exchange(ref _completed, 1) == 0)
+        {
+            stream.OnReaderCompleted();
+            inner.Complete(exception);
+        }
     }
 }
 
