@@ -178,8 +178,12 @@ public sealed class YamuxSession : IMuxedConnection
     public async ValueTask<IMuxedStream?> AcceptStreamAsync(CancellationToken cancellationToken = default) =>
         await AcceptYamuxStreamAsync(cancellationToken).ConfigureAwait(false);
 
-    /// <summary>Waits for the next inbound stream and acknowledges it (the spec's ACK backlog counts streams until the
-    /// application takes them); null once the session has closed.</summary>
+    /// <summary>Waits for the next inbound stream; null once the session has closed.</summary>
+    /// <remarks>The ACK goes out when the application accepts the stream, with the extra initial window if any.
+    /// libp2p/specs yamux/README.md ("ACK backlog") says not to acknowledge implicitly but to wait for the application
+    /// to send its first DATA frame; acknowledging on accept is still the application's act, and it keeps a stream
+    /// that we only ever read from (the remote only writes) from counting against the remote's backlog of 256
+    /// unacknowledged streams for its whole life.</remarks>
     public async ValueTask<YamuxStream?> AcceptYamuxStreamAsync(CancellationToken cancellationToken = default)
     {
         var reader = _acceptQueue.Reader;

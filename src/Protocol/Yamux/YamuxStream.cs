@@ -438,13 +438,8 @@ public sealed class YamuxStream : IMuxedStream
             flags = YamuxFrameFlags.None;
         }
 
-        if (!payload.IsEmpty || fin)
+        if (!payload.IsEmpty)
         {
-            if (fin)
-            {
-                flags |= YamuxFrameFlags.Fin;
-            }
-
             YamuxFrameHeader.Data(StreamId, flags, (uint)payload.Length).Write(transport);
             foreach (var segment in payload)
             {
@@ -452,6 +447,15 @@ public sealed class YamuxStream : IMuxedStream
             }
 
             written += YamuxFrameHeader.Size + (int)payload.Length;
+            flags = YamuxFrameFlags.None;
+        }
+
+        // The spec lets FIN ride on a data frame with payload, but against js-libp2p's yamux (8.0.1) the payload of
+        // such a frame was seen to get lost; so the FIN always travels in a zero-length data frame of its own.
+        if (fin)
+        {
+            YamuxFrameHeader.Data(StreamId, flags | YamuxFrameFlags.Fin, 0).Write(transport);
+            written += YamuxFrameHeader.Size;
         }
 
         return written;

@@ -170,28 +170,21 @@ public class YamuxRawPeerTests
     }
 
     [Fact]
-    public async Task Opening_sends_the_SYN_at_once_with_the_extra_window()
+    public async Task Opening_sends_the_SYN_at_once_with_the_extra_window_and_FIN_in_a_frame_of_its_own()
     {
         var (session, remote, _) = StartClient(Options with { InitialStreamWindowSize = 16 * 1024 * 1024 });
         var stream = await session.OpenStreamAsync().WithPatience();
         var syn = await remote.ReadUntilAsync(h => h.StreamId == 1).WithPatience();
         Assert.Equal(YamuxFrameHeader.WindowUpdate(1, YamuxFrameFlags.Syn, (16 * 1024 * 1024) - (256 * 1024)), syn.Header);
 
-        // Then data carries no flags, and the FIN comes on a data frame.
+        // Then data carries no flags, and the FIN comes in a zero-length data frame of its own (js-libp2p's yamux
+        // loses the payload of a data frame that also carries FIN).
         await WriteAllAsync(stream, "x"u8.ToArray());
         var data = await remote.ReadUntilAsync(h => h.StreamId == 1).WithPatience();
-        Assert.Equal(YamuxFrameType.Data, data.Header.Type);
+        Assert.Equal(YamuxFrameHeader.Data(1, YamuxFrameFlags.None, 1), data.Header);
         Assert.Equal("x"u8.ToArray(), data.Payload);
-        if (data.Header.Flags == YamuxFrameFlags.None)
-        {
-            data = await remote.ReadUntilAsync(h => h.StreamId == 1).WithPatience();
-            Assert.Equal(YamuxFrameHeader.Data(1, YamuxFrameFlags.Fin, 0), data.Header);
-        }
-        else
-        {
-            Assert.Equal(YamuxFrameFlags.Fin, data.Header.Flags);
-        }
-
+        var fin = await remote.ReadUntilAsync(h => h.StreamId == 1).WithPatience();
+        Assert.Equal(YamuxFrameHeader.Data(1, YamuxFrameFlags.Fin, 0), fin.Header);
         await session.CloseAsync();
     }
 
