@@ -19,6 +19,8 @@ public static class FuzzTargets
         ["key-protobuf"] = Targets.KeyProtobufTarget.Run,
         ["peer-id"] = Targets.PeerIdTarget.Run,
         ["multistream-message"] = Targets.MultistreamTargets.Message,
+        ["yamux-frame"] = Targets.YamuxTargets.Frame,
+        ["yamux-session"] = Targets.YamuxTargets.Session,
     };
 
     /// <summary>Runs <paramref name="target"/> on <paramref name="input"/>, treating the documented format exception as a clean rejection.</summary>
