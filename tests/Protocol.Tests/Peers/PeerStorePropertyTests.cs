@@ -24,7 +24,7 @@ public class PeerStorePropertyTests
             var now = clock.GetUtcNow();
             if (script[i + 2] % 2 == 0)
             {
-                store.AddAddresses(Peer, [Tcp(port)], ttl);
+                store.AddAddresses(Peer, [TcpAt(port)], ttl);
                 if (ttl > TimeSpan.Zero && (!model.TryGetValue(port, out var expiry) || expiry < now + ttl))
                 {
                     model[port] = now + ttl;
@@ -32,7 +32,7 @@ public class PeerStorePropertyTests
             }
             else
             {
-                store.SetAddresses(Peer, [Tcp(port)], ttl);
+                store.SetAddresses(Peer, [TcpAt(port)], ttl);
                 model.Clear();
                 if (ttl > TimeSpan.Zero)
                 {
@@ -41,7 +41,7 @@ public class PeerStorePropertyTests
             }
 
             clock.Advance(TimeSpan.FromMinutes(script[i + 3] % 10));
-            var expected = model.Where(pair => pair.Value > clock.GetUtcNow()).Select(pair => Tcp(pair.Key)).ToHashSet();
+            var expected = model.Where(pair => pair.Value > clock.GetUtcNow()).Select(pair => TcpAt(pair.Key)).ToHashSet();
             Assert.True(expected.SetEquals(store.GetAddresses(Peer)));
             Assert.Equal(expected.Count > 0, store.Peers.Contains(Peer));
         }

@@ -16,10 +16,10 @@ public class PeerStoreTests
     public void Addresses_are_visible_until_their_ttl_ends()
     {
         var store = NewStore();
-        store.AddAddresses(_peer, [Tcp(1)], PeerStoreTtl.TemporaryAddress);
+        store.AddAddresses(_peer, [TcpAt(1)], PeerStoreTtl.TemporaryAddress);
 
         _clock.Advance(PeerStoreTtl.TemporaryAddress - TimeSpan.FromTicks(1));
-        Assert.Equal([Tcp(1)], store.GetAddresses(_peer));
+        Assert.Equal([TcpAt(1)], store.GetAddresses(_peer));
         Assert.Equal([_peer], store.Peers);
 
         _clock.Advance(TimeSpan.FromTicks(1));
@@ -31,15 +31,15 @@ public class PeerStoreTests
     public void Adding_again_extends_an_address_but_never_shortens_it()
     {
         var store = NewStore();
-        store.AddAddresses(_peer, [Tcp(1)], TimeSpan.FromMinutes(10));
-        store.AddAddresses(_peer, [Tcp(1)], TimeSpan.FromMinutes(1));
+        store.AddAddresses(_peer, [TcpAt(1)], TimeSpan.FromMinutes(10));
+        store.AddAddresses(_peer, [TcpAt(1)], TimeSpan.FromMinutes(1));
 
         _clock.Advance(TimeSpan.FromMinutes(5));
-        Assert.Equal([Tcp(1)], store.GetAddresses(_peer));
+        Assert.Equal([TcpAt(1)], store.GetAddresses(_peer));
 
-        store.AddAddresses(_peer, [Tcp(1)], TimeSpan.FromMinutes(20));
+        store.AddAddresses(_peer, [TcpAt(1)], TimeSpan.FromMinutes(20));
         _clock.Advance(TimeSpan.FromMinutes(19));
-        Assert.Equal([Tcp(1)], store.GetAddresses(_peer));
+        Assert.Equal([TcpAt(1)], store.GetAddresses(_peer));
         _clock.Advance(TimeSpan.FromMinutes(1));
         Assert.Empty(store.GetAddresses(_peer));
     }
@@ -48,15 +48,15 @@ public class PeerStoreTests
     public void Setting_replaces_all_addresses_and_a_zero_ttl_clears_them()
     {
         var store = NewStore();
-        store.AddAddresses(_peer, [Tcp(1), Tcp(2)], PeerStoreTtl.Permanent);
+        store.AddAddresses(_peer, [TcpAt(1), TcpAt(2)], PeerStoreTtl.Permanent);
 
-        store.SetAddresses(_peer, [Tcp(3)], TimeSpan.FromMinutes(1));
-        Assert.Equal([Tcp(3)], store.GetAddresses(_peer));
+        store.SetAddresses(_peer, [TcpAt(3)], TimeSpan.FromMinutes(1));
+        Assert.Equal([TcpAt(3)], store.GetAddresses(_peer));
         _clock.Advance(TimeSpan.FromMinutes(1));
         Assert.Empty(store.GetAddresses(_peer));
 
-        store.SetAddresses(_peer, [Tcp(4)], PeerStoreTtl.Permanent);
-        store.SetAddresses(_peer, [Tcp(4)], TimeSpan.Zero);
+        store.SetAddresses(_peer, [TcpAt(4)], PeerStoreTtl.Permanent);
+        store.SetAddresses(_peer, [TcpAt(4)], TimeSpan.Zero);
         Assert.Empty(store.GetAddresses(_peer));
     }
 
@@ -64,22 +64,22 @@ public class PeerStoreTests
     public void Permanent_addresses_outlive_any_clock()
     {
         var store = NewStore();
-        store.AddAddresses(_peer, [Tcp(1)], PeerStoreTtl.Permanent);
+        store.AddAddresses(_peer, [TcpAt(1)], PeerStoreTtl.Permanent);
         _clock.Advance(TimeSpan.FromDays(365 * 1000));
         store.Prune();
-        Assert.Equal([Tcp(1)], store.GetAddresses(_peer));
+        Assert.Equal([TcpAt(1)], store.GetAddresses(_peer));
     }
 
     [Fact]
     public void Zero_ttl_adds_nothing_and_negative_ttl_is_rejected()
     {
         var store = NewStore();
-        store.AddAddresses(_peer, [Tcp(1)], TimeSpan.Zero);
+        store.AddAddresses(_peer, [TcpAt(1)], TimeSpan.Zero);
         Assert.Empty(store.GetAddresses(_peer));
         Assert.Equal(0, store.Count);
 
-        Assert.Throws<ArgumentOutOfRangeException>(() => store.AddAddresses(_peer, [Tcp(1)], TimeSpan.FromSeconds(-1)));
-        Assert.Throws<ArgumentOutOfRangeException>(() => store.SetAddresses(_peer, [Tcp(1)], TimeSpan.FromSeconds(-1)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => store.AddAddresses(_peer, [TcpAt(1)], TimeSpan.FromSeconds(-1)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => store.SetAddresses(_peer, [TcpAt(1)], TimeSpan.FromSeconds(-1)));
     }
 
     [Fact]
@@ -90,48 +90,48 @@ public class PeerStoreTests
         var relayed = Multiaddr.Parse($"/ip4/192.0.2.1/tcp/4001/p2p/{other}/p2p-circuit");
 
         store.AddAddresses(_peer, [
-            Tcp(1).WithPeerId(_peer),
-            Tcp(1),
-            Tcp(2).WithPeerId(other),
+            TcpAt(1).WithPeerId(_peer),
+            TcpAt(1),
+            TcpAt(2).WithPeerId(other),
             relayed.WithPeerId(_peer),
             Multiaddr.Parse($"/p2p/{_peer}"),
         ], PeerStoreTtl.Permanent);
 
-        Assert.Equal([Tcp(1), relayed], store.GetAddresses(_peer));
+        Assert.Equal([TcpAt(1), relayed], store.GetAddresses(_peer));
     }
 
     [Fact]
     public void Past_the_address_bound_the_longest_lived_are_kept_in_their_order()
     {
         var store = NewStore(new PeerStoreOptions { MaxAddressesPerPeer = 3 });
-        store.AddAddresses(_peer, [Tcp(1), Tcp(2)], TimeSpan.FromMinutes(10));
-        store.AddAddresses(_peer, [Tcp(3), Tcp(4)], TimeSpan.FromMinutes(1));
-        Assert.Equal([Tcp(1), Tcp(2), Tcp(3)], store.GetAddresses(_peer));
+        store.AddAddresses(_peer, [TcpAt(1), TcpAt(2)], TimeSpan.FromMinutes(10));
+        store.AddAddresses(_peer, [TcpAt(3), TcpAt(4)], TimeSpan.FromMinutes(1));
+        Assert.Equal([TcpAt(1), TcpAt(2), TcpAt(3)], store.GetAddresses(_peer));
 
-        store.AddAddresses(_peer, [Tcp(5)], TimeSpan.FromHours(1));
-        Assert.Equal([Tcp(1), Tcp(2), Tcp(5)], store.GetAddresses(_peer));
+        store.AddAddresses(_peer, [TcpAt(5)], TimeSpan.FromHours(1));
+        Assert.Equal([TcpAt(1), TcpAt(2), TcpAt(5)], store.GetAddresses(_peer));
 
         // Expired addresses make room before anything live is dropped.
         _clock.Advance(TimeSpan.FromMinutes(10));
-        store.AddAddresses(_peer, [Tcp(6), Tcp(7), Tcp(8)], TimeSpan.FromMinutes(1));
-        Assert.Equal([Tcp(5), Tcp(6), Tcp(7)], store.GetAddresses(_peer));
+        store.AddAddresses(_peer, [TcpAt(6), TcpAt(7), TcpAt(8)], TimeSpan.FromMinutes(1));
+        Assert.Equal([TcpAt(5), TcpAt(6), TcpAt(7)], store.GetAddresses(_peer));
     }
 
     [Fact]
     public void Disconnecting_moves_connected_addresses_to_recently_connected()
     {
         var store = NewStore();
-        store.AddAddresses(_peer, [Tcp(1)], PeerStoreTtl.ConnectedAddress);
-        store.AddAddresses(_peer, [Tcp(2)], PeerStoreTtl.Permanent);
+        store.AddAddresses(_peer, [TcpAt(1)], PeerStoreTtl.ConnectedAddress);
+        store.AddAddresses(_peer, [TcpAt(2)], PeerStoreTtl.Permanent);
         store.MarkConnected(_peer, true);
         _clock.Advance(TimeSpan.FromDays(30));
-        Assert.Equal([Tcp(1), Tcp(2)], store.GetAddresses(_peer));
+        Assert.Equal([TcpAt(1), TcpAt(2)], store.GetAddresses(_peer));
 
         store.MarkConnected(_peer, false);
         _clock.Advance(PeerStoreTtl.RecentlyConnected - TimeSpan.FromSeconds(1));
-        Assert.Equal([Tcp(1), Tcp(2)], store.GetAddresses(_peer));
+        Assert.Equal([TcpAt(1), TcpAt(2)], store.GetAddresses(_peer));
         _clock.Advance(TimeSpan.FromSeconds(1));
-        Assert.Equal([Tcp(2)], store.GetAddresses(_peer));
+        Assert.Equal([TcpAt(2)], store.GetAddresses(_peer));
     }
 
     [Fact]
@@ -143,7 +143,7 @@ public class PeerStoreTests
         var withKey = PeerId.FromPublicKey(key);
         foreach (var peer in new[] { _peer, connected, withKey })
         {
-            store.AddAddresses(peer, [Tcp(1)], PeerStoreTtl.TemporaryAddress);
+            store.AddAddresses(peer, [TcpAt(1)], PeerStoreTtl.TemporaryAddress);
             store.SetProtocols(peer, ["/ipfs/id/1.0.0"]);
         }
 
@@ -171,23 +171,23 @@ public class PeerStoreTests
         for (var i = 2; i < 10; i++)
         {
             _clock.Advance(TimeSpan.FromSeconds(1));
-            store.AddAddresses(peers[i], [Tcp(i)], PeerStoreTtl.Permanent);
+            store.AddAddresses(peers[i], [TcpAt(i)], PeerStoreTtl.Permanent);
         }
 
         _clock.Advance(TimeSpan.FromSeconds(1));
-        store.AddAddresses(peers[0], [Tcp(0)], PeerStoreTtl.ConnectedAddress);
-        store.AddAddresses(peers[2], [Tcp(2)], PeerStoreTtl.Permanent); // peers[2] is now recently updated
+        store.AddAddresses(peers[0], [TcpAt(0)], PeerStoreTtl.ConnectedAddress);
+        store.AddAddresses(peers[2], [TcpAt(2)], PeerStoreTtl.Permanent); // peers[2] is now recently updated
         Assert.Equal(10, store.Count);
 
-        store.AddAddresses(peers[10], [Tcp(10)], PeerStoreTtl.Permanent);
+        store.AddAddresses(peers[10], [TcpAt(10)], PeerStoreTtl.Permanent);
         Assert.Equal(10, store.Count);
         Assert.Empty(store.GetProtocols(peers[1]));
 
-        store.AddAddresses(peers[11], [Tcp(11)], PeerStoreTtl.Permanent);
+        store.AddAddresses(peers[11], [TcpAt(11)], PeerStoreTtl.Permanent);
         Assert.Equal(10, store.Count);
         Assert.Empty(store.GetAddresses(peers[3]));
-        Assert.Equal([Tcp(0)], store.GetAddresses(peers[0]));
-        Assert.Equal([Tcp(2)], store.GetAddresses(peers[2]));
+        Assert.Equal([TcpAt(0)], store.GetAddresses(peers[0]));
+        Assert.Equal([TcpAt(2)], store.GetAddresses(peers[2]));
         Assert.Equal(
             new[] { 0, 2, 4, 5, 6, 7, 8, 9, 10, 11 }.Select(i => peers[i]).Order(),
             store.Peers.Order());
@@ -201,31 +201,31 @@ public class PeerStoreTests
         for (var i = 0; i < 4; i++)
         {
             store.MarkConnected(peers[i], true);
-            store.AddAddresses(peers[i], [Tcp(i)], PeerStoreTtl.ConnectedAddress);
+            store.AddAddresses(peers[i], [TcpAt(i)], PeerStoreTtl.ConnectedAddress);
         }
 
         // No room and nothing evictable: a write about a new, unconnected peer is dropped.
-        store.AddAddresses(peers[4], [Tcp(4)], PeerStoreTtl.Permanent);
+        store.AddAddresses(peers[4], [TcpAt(4)], PeerStoreTtl.Permanent);
         Assert.Empty(store.GetAddresses(peers[4]));
 
         store.MarkConnected(peers[5], true);
-        store.AddAddresses(peers[5], [Tcp(5)], PeerStoreTtl.ConnectedAddress);
+        store.AddAddresses(peers[5], [TcpAt(5)], PeerStoreTtl.ConnectedAddress);
         Assert.Equal(5, store.Count);
-        Assert.All(new[] { 0, 1, 2, 3, 5 }, i => Assert.Equal([Tcp(i)], store.GetAddresses(peers[i])));
+        Assert.All(new[] { 0, 1, 2, 3, 5 }, i => Assert.Equal([TcpAt(i)], store.GetAddresses(peers[i])));
 
         // Once a peer disconnects it may be evicted again, down to the bound.
         store.MarkConnected(peers[1], false);
         store.MarkConnected(peers[2], false);
-        store.AddAddresses(peers[4], [Tcp(4)], PeerStoreTtl.Permanent);
+        store.AddAddresses(peers[4], [TcpAt(4)], PeerStoreTtl.Permanent);
         Assert.Equal(4, store.Count);
-        Assert.Equal([Tcp(4)], store.GetAddresses(peers[4]));
+        Assert.Equal([TcpAt(4)], store.GetAddresses(peers[4]));
     }
 
     [Fact]
     public void A_removed_peer_is_forgotten()
     {
         var store = NewStore();
-        store.AddAddresses(_peer, [Tcp(1)], PeerStoreTtl.Permanent);
+        store.AddAddresses(_peer, [TcpAt(1)], PeerStoreTtl.Permanent);
         store.MarkConnected(_peer, true);
         store.RemovePeer(_peer);
 
@@ -321,21 +321,21 @@ public class PeerStoreTests
     public void Peer_records_are_accepted_only_with_a_newer_sequence_number()
     {
         var store = NewStore();
-        store.AddAddresses(_peer, [Tcp(1)], PeerStoreTtl.Permanent);
+        store.AddAddresses(_peer, [TcpAt(1)], PeerStoreTtl.Permanent);
         byte[] first = [1, 2, 3];
 
-        Assert.True(store.ConsumePeerRecord(_peer, 5, [Tcp(2).WithPeerId(_peer)], first, TimeSpan.FromHours(1)));
+        Assert.True(store.ConsumePeerRecord(_peer, 5, [TcpAt(2).WithPeerId(_peer)], first, TimeSpan.FromHours(1)));
         first[0] = 99; // the store keeps its own copy
-        Assert.Equal([Tcp(2)], store.GetAddresses(_peer));
+        Assert.Equal([TcpAt(2)], store.GetAddresses(_peer));
         Assert.Equal(new byte[] { 1, 2, 3 }, store.GetPeerRecordEnvelope(_peer)!.Value.ToArray());
 
-        Assert.False(store.ConsumePeerRecord(_peer, 5, [Tcp(3)], new byte[] { 4 }, TimeSpan.FromHours(1)));
-        Assert.False(store.ConsumePeerRecord(_peer, 4, [Tcp(3)], new byte[] { 4 }, TimeSpan.FromHours(1)));
-        Assert.Equal([Tcp(2)], store.GetAddresses(_peer));
+        Assert.False(store.ConsumePeerRecord(_peer, 5, [TcpAt(3)], new byte[] { 4 }, TimeSpan.FromHours(1)));
+        Assert.False(store.ConsumePeerRecord(_peer, 4, [TcpAt(3)], new byte[] { 4 }, TimeSpan.FromHours(1)));
+        Assert.Equal([TcpAt(2)], store.GetAddresses(_peer));
         Assert.Equal(new byte[] { 1, 2, 3 }, store.GetPeerRecordEnvelope(_peer)!.Value.ToArray());
 
-        Assert.True(store.ConsumePeerRecord(_peer, 6, [Tcp(3), Tcp(4)], new byte[] { 6 }, TimeSpan.FromHours(1)));
-        Assert.Equal([Tcp(3), Tcp(4)], store.GetAddresses(_peer));
+        Assert.True(store.ConsumePeerRecord(_peer, 6, [TcpAt(3), TcpAt(4)], new byte[] { 6 }, TimeSpan.FromHours(1)));
+        Assert.Equal([TcpAt(3), TcpAt(4)], store.GetAddresses(_peer));
         Assert.Equal(new byte[] { 6 }, store.GetPeerRecordEnvelope(_peer)!.Value.ToArray());
     }
 
@@ -344,18 +344,18 @@ public class PeerStoreTests
     {
         var store = NewStore(new PeerStoreOptions { MaxPeerRecordLength = 4 });
         Assert.Null(store.GetPeerRecordEnvelope(_peer));
-        Assert.False(store.ConsumePeerRecord(_peer, 1, [Tcp(1)], new byte[5], TimeSpan.FromHours(1)));
+        Assert.False(store.ConsumePeerRecord(_peer, 1, [TcpAt(1)], new byte[5], TimeSpan.FromHours(1)));
         Assert.Equal(0, store.Count);
 
-        Assert.True(store.ConsumePeerRecord(_peer, 7, [Tcp(1)], new byte[] { 7 }, TimeSpan.FromMinutes(10)));
+        Assert.True(store.ConsumePeerRecord(_peer, 7, [TcpAt(1)], new byte[] { 7 }, TimeSpan.FromMinutes(10)));
         store.MarkConnected(_peer, true);
         _clock.Advance(TimeSpan.FromMinutes(10));
         store.Prune();
 
         Assert.Null(store.GetPeerRecordEnvelope(_peer));
         Assert.Empty(store.GetAddresses(_peer));
-        Assert.False(store.ConsumePeerRecord(_peer, 7, [Tcp(1)], new byte[] { 7 }, TimeSpan.FromMinutes(10)));
-        Assert.True(store.ConsumePeerRecord(_peer, 8, [Tcp(1)], new byte[] { 8 }, TimeSpan.FromMinutes(10)));
+        Assert.False(store.ConsumePeerRecord(_peer, 7, [TcpAt(1)], new byte[] { 7 }, TimeSpan.FromMinutes(10)));
+        Assert.True(store.ConsumePeerRecord(_peer, 8, [TcpAt(1)], new byte[] { 8 }, TimeSpan.FromMinutes(10)));
 
         Assert.Throws<ArgumentException>(() => store.ConsumePeerRecord(_peer, 9, [], ReadOnlyMemory<byte>.Empty, TimeSpan.FromMinutes(1)));
         Assert.Throws<ArgumentOutOfRangeException>(() => store.ConsumePeerRecord(_peer, 9, [], new byte[] { 9 }, TimeSpan.Zero));
@@ -375,7 +375,7 @@ public class PeerStoreTests
             {
                 foreach (var peer in peers)
                 {
-                    store.AddAddresses(peer, [Tcp((worker * PortsPerWorker) + (round % PortsPerWorker))], PeerStoreTtl.Permanent);
+                    store.AddAddresses(peer, [TcpAt((worker * PortsPerWorker) + (round % PortsPerWorker))], PeerStoreTtl.Permanent);
                     store.RecordLatency(peer, TimeSpan.FromMilliseconds(10 + worker));
                     store.SetProtocols(peer, [$"/worker/{worker}"]);
                     store.SetMetadata(peer, "agent", $"worker {worker}");
@@ -411,7 +411,7 @@ public class PeerStoreTests
             for (var i = 0; i < 400; i++)
             {
                 var peer = peers[((i * 7) + (worker * 13)) % peers.Length];
-                Multiaddr[] own = [Tcp(ports[peer]), Tcp(1000 + ports[peer])];
+                Multiaddr[] own = [TcpAt(ports[peer]), TcpAt(1000 + ports[peer])];
                 store.AddAddresses(peer, own, PeerStoreTtl.Permanent);
                 Assert.InRange(store.Count, 0, 16);
                 var seen = store.GetAddresses(peer);
@@ -422,7 +422,7 @@ public class PeerStoreTests
         Assert.InRange(store.Count, 1, 16);
         foreach (var peer in store.Peers)
         {
-            Assert.Equal([Tcp(ports[peer]), Tcp(1000 + ports[peer])], store.GetAddresses(peer));
+            Assert.Equal([TcpAt(ports[peer]), TcpAt(1000 + ports[peer])], store.GetAddresses(peer));
         }
     }
 }

@@ -14,5 +14,5 @@ internal static class TestPeers
     public static PeerId[] NewPeers(int count) => [.. Enumerable.Range(0, count).Select(_ => NewPeer())];
 
     /// <summary><c>/ip4/10.0.0.1/tcp/<paramref name="port"/></c>: distinct addresses by port.</summary>
-    public static Multiaddr Tcp(int port) => Multiaddr.Parse($"/ip4/10.0.0.1/tcp/{port}");
+    public static Multiaddr TcpAt(int port) => Multiaddr.Parse($"/ip4/10.0.0.1/tcp/{port}");
 }
