@@ -388,7 +388,7 @@ public class PeerStoreTests
             }
         })));
 
-        var expected = Enumerable.Range(0, Workers * PortsPerWorker).Select(Tcp).ToHashSet();
+        var expected = Enumerable.Range(0, Workers * PortsPerWorker).Select(TcpAt).ToHashSet();
         foreach (var peer in peers)
         {
             Assert.True(expected.SetEquals(store.GetAddresses(peer)));
