@@ -10,6 +10,7 @@ public static class FuzzTargets
     public static IReadOnlyDictionary<string, FuzzTarget> All { get; } = new SortedDictionary<string, FuzzTarget>(StringComparer.Ordinal)
     {
         ["varint"] = Targets.MultiformatsTargets.Varint,
+        ["envelope"] = Targets.EnvelopeTarget.Run,
         ["multihash-cid"] = Targets.MultiformatsTargets.MultihashCid,
         ["multiaddr-binary"] = Targets.MultiaddrTargets.Binary,
         ["multiaddr-text"] = Targets.MultiaddrTargets.Text,
