@@ -18,6 +18,7 @@ public static class FuzzTargets
         ["key-protobuf"] = Targets.KeyProtobufTarget.Run,
         ["peer-id"] = Targets.PeerIdTarget.Run,
         ["multistream-message"] = Targets.MultistreamTargets.Message,
+        ["peer-record"] = Targets.PeerRecordTarget.Run,
     };
 
     /// <summary>Runs <paramref name="target"/> on <paramref name="input"/>, treating the documented format exception as a clean rejection.</summary>
