@@ -19,6 +19,7 @@ public static class FuzzTargets
         ["peer-id"] = Targets.PeerIdTarget.Run,
         ["multistream-message"] = Targets.MultistreamTargets.Message,
         ["peer-record"] = Targets.PeerRecordTarget.Run,
+        ["identify-message"] = Targets.IdentifyMessageTarget.Run,
     };
 
     /// <summary>Runs <paramref name="target"/> on <paramref name="input"/>, treating the documented format exception as a clean rejection.</summary>
