@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 namespace ToolNet.Protocol.Tests.Fakes;
 
 /// <summary>A logger that keeps every entry, for asserting that a rejection was reported.</summary>
-internal sealed class CollectingLogger : ILogger
+public sealed class CollectingLogger : ILogger
 {
     public ConcurrentQueue<(LogLevel Level, string Message)> Entries { get; } = new();
 

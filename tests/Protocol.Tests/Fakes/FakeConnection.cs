@@ -8,12 +8,14 @@ namespace ToolNet.Protocol.Tests.Fakes;
 
 /// <summary>One side of a <see cref="FakeHost.Connect"/> link. A new stream picks the first proposed protocol the
 /// remote host has a handler for (as multistream-select would) and runs that handler on the other end.</summary>
-internal sealed class FakeConnection : IConnection
+public sealed class FakeConnection : IConnection
 {
     private readonly FakeHost _local;
     private readonly FakeHost _remoteHost;
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _nextStream;
+    private int _openOutbound;
+    private int _mostOpenOutbound;
 
     public FakeConnection(FakeHost local, FakeHost remoteHost, Multiaddr localAddress, Multiaddr remoteAddress, Direction direction, bool limited)
     {
@@ -53,6 +55,9 @@ internal sealed class FakeConnection : IConnection
 
     public Task Completion => _closed.Task;
 
+    /// <summary>The most streams this side had open at once (opened here, not yet disposed).</summary>
+    public int MostOpenOutboundStreams => Volatile.Read(ref _mostOpenOutbound);
+
     /// <summary>How many streams this side opened, by protocol.</summary>
     public List<string> OpenedProtocols { get; } = [];
 
@@ -75,6 +80,13 @@ internal sealed class FakeConnection : IConnection
                     OpenedProtocols.Add(protocol);
                 }
 
+                var open = Interlocked.Increment(ref _openOutbound);
+                int most;
+                while ((most = Volatile.Read(ref _mostOpenOutbound)) < open && Interlocked.CompareExchange(ref _mostOpenOutbound, open, most) != most)
+                {
+                }
+
+                mine.Disposed = () => Interlocked.Decrement(ref _openOutbound);
                 _remoteHost.RunHandler(handler, theirs);
                 return ValueTask.FromResult<IStream>(mine);
             }

@@ -11,7 +11,7 @@ namespace ToolNet.Protocol.Tests.Fakes;
 /// streams are <see cref="InMemoryStream"/>s. Inbound streams run the registered handler on the thread pool and are
 /// disposed when it ends, as the real host does; handler exceptions are kept in <see cref="HandlerFailures"/>.
 /// </summary>
-internal sealed class FakeHost : IHost
+public sealed class FakeHost : IHost
 {
     private readonly Lock _lock = new();
     private readonly List<(string Protocol, StreamHandler Handler, StreamHandlerOptions Options)> _handlers = [];
@@ -122,7 +122,7 @@ internal sealed class FakeHost : IHost
         _lifetime.Dispose();
     }
 
-    internal StreamHandler? FindHandler(string protocol)
+    public StreamHandler? FindHandler(string protocol)
     {
         lock (_lock)
         {
@@ -130,7 +130,7 @@ internal sealed class FakeHost : IHost
         }
     }
 
-    internal void RunHandler(StreamHandler handler, InMemoryStream stream)
+    public void RunHandler(StreamHandler handler, InMemoryStream stream)
     {
         var token = _lifetime.Token;
         var task = Task.Run(async () =>
@@ -151,9 +151,9 @@ internal sealed class FakeHost : IHost
         _handlerTasks.TryAdd(task, 0);
     }
 
-    internal string NextConnectionId() => $"{PeerId.ToString()[^4..]}-{Interlocked.Increment(ref _nextConnection)}";
+    public string NextConnectionId() => $"{PeerId.ToString()[^4..]}-{Interlocked.Increment(ref _nextConnection)}";
 
-    internal void Remove(FakeConnection connection)
+    public void Remove(FakeConnection connection)
     {
         lock (_lock)
         {

@@ -6,7 +6,7 @@ using ToolNet.Protocol.Peers;
 namespace ToolNet.Protocol.Tests.Fakes;
 
 /// <summary>An in-memory peer store that also remembers each address's TTL and every latency sample, for assertions.</summary>
-internal sealed class FakePeerStore : IPeerStore
+public sealed class FakePeerStore : IPeerStore
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<PeerId, Dictionary<Multiaddr, TimeSpan>> _addresses = [];

@@ -8,7 +8,7 @@ namespace ToolNet.Protocol.Tests.Fakes;
 /// Completing <see cref="Output"/> is a half-close (the other end reads end-of-stream); <see cref="Reset"/> makes the
 /// other end's reads and flushes throw <see cref="StreamResetException"/>, dropping what was buffered, as a muxer does.
 /// </summary>
-internal sealed class InMemoryStream : IStream
+public sealed class InMemoryStream : IStream
 {
     /// <summary>The pipes pause a writer at 64 KiB unread, like a muxer's receive window, so backpressure is real.</summary>
     private static readonly PipeOptions Options = new(pauseWriterThreshold: 64 * 1024, resumeWriterThreshold: 32 * 1024, useSynchronizationContext: false);
@@ -16,6 +16,7 @@ internal sealed class InMemoryStream : IStream
     private readonly Pipe _incoming;
     private readonly Pipe _outgoing;
     private readonly IConnection? _connection;
+    private Action? _disposed;
 
     private InMemoryStream(Pipe incoming, Pipe outgoing, long id, Direction direction, string protocol, IConnection? connection)
     {
@@ -39,6 +40,13 @@ internal sealed class InMemoryStream : IStream
 
     public IConnection Connection => _connection ?? throw new InvalidOperationException("this test stream has no connection");
 
+    /// <summary>Called once when this end is disposed.</summary>
+    public Action? Disposed
+    {
+        get => _disposed;
+        set => _disposed = value;
+    }
+
     /// <summary>Whether this end was reset (by itself).</summary>
     public bool WasReset { get; private set; }
 
@@ -51,6 +59,26 @@ internal sealed class InMemoryStream : IStream
         return (
             new InMemoryStream(responderToInitiator, initiatorToResponder, id, Direction.Outbound, protocol, initiatorConnection),
             new InMemoryStream(initiatorToResponder, responderToInitiator, id, Direction.Inbound, protocol, responderConnection));
+    }
+
+    /// <summary>Reads everything until the other end half-closes.</summary>
+    public async Task<byte[]> ReadToEndAsync()
+    {
+        using var collected = new MemoryStream();
+        while (true)
+        {
+            var read = await Input.ReadAsync();
+            foreach (var segment in read.Buffer)
+            {
+                collected.Write(segment.Span);
+            }
+
+            Input.AdvanceTo(read.Buffer.End);
+            if (read.IsCompleted)
+            {
+                return collected.ToArray();
+            }
+        }
     }
 
     public async ValueTask CloseWriteAsync(CancellationToken cancellationToken = default)
@@ -70,5 +98,6 @@ internal sealed class InMemoryStream : IStream
     {
         await _outgoing.Writer.CompleteAsync();
         await _incoming.Reader.CompleteAsync();
+        Interlocked.Exchange(ref _disposed, null)?.Invoke();
     }
 }
