@@ -22,6 +22,8 @@ public static class FuzzTargets
         ["multistream-message"] = Targets.MultistreamTargets.Message,
         ["yamux-frame"] = Targets.YamuxTargets.Frame,
         ["yamux-session"] = Targets.YamuxTargets.Session,
+        ["peer-record"] = Targets.PeerRecordTarget.Run,
+        ["identify-message"] = Targets.IdentifyMessageTarget.Run,
     };
 
     /// <summary>Runs <paramref name="target"/> on <paramref name="input"/>, treating the documented format exception as a clean rejection.</summary>

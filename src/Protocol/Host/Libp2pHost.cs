@@ -19,7 +19,7 @@ public sealed partial class Libp2pHost : IHost
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly ConcurrentDictionary<string, HandlerRegistration> _handlers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ProtocolHandler> _handlers = new(StringComparer.Ordinal);
     private readonly Lock _sync = new();
     private readonly Dictionary<PeerId, List<HostConnection>> _connections = [];
     private readonly Dictionary<PeerId, Task<HostConnection>> _pendingDials = [];
@@ -119,7 +119,7 @@ public sealed partial class Libp2pHost : IHost
     {
         ArgumentException.ThrowIfNullOrEmpty(protocol);
         ArgumentNullException.ThrowIfNull(handler);
-        _handlers[protocol] = new HandlerRegistration(handler, options ?? StreamHandlerOptions.Default);
+        _handlers[protocol] = new ProtocolHandler(handler, options ?? StreamHandlerOptions.Default);
         RefreshProtocols();
     }
 
@@ -232,7 +232,7 @@ public sealed partial class Libp2pHost : IHost
         _stopping.Dispose();
     }
 
-    internal bool TryGetHandler(string protocol, [NotNullWhen(true)] out HandlerRegistration? registration) =>
+    internal bool TryGetHandler(string protocol, [NotNullWhen(true)] out ProtocolHandler? registration) =>
         _handlers.TryGetValue(protocol, out registration);
 
     /// <summary>Counts a refusal and logs why; refusals are rare, so formatting the reason eagerly is fine.</summary>
@@ -448,4 +448,4 @@ public sealed partial class Libp2pHost : IHost
 }
 
 /// <summary>A protocol handler and its options.</summary>
-internal sealed record HandlerRegistration(StreamHandler Handler, StreamHandlerOptions Options);
+internal sealed record ProtocolHandler(StreamHandler Handler, StreamHandlerOptions Options);

@@ -1,10 +1,12 @@
+using System.Text;
+
 namespace ToolNet.Protocol.Protobuf;
 
 /// <summary>
 /// A bounded reader for the protobuf wire format (varint, 64-bit, length-delimited, 32-bit). Every length is checked
 /// against the bytes left before anything is sliced, so a declared-but-absent length never allocates. Used for the
-/// small security-critical messages (Noise handshake payload, signed envelopes, peer records) whose exact bytes are
-/// signed or checked; the larger protocol messages use generated Google.Protobuf code.
+/// messages whose bytes are signed or checked (Noise handshake payload, signed envelopes, peer records) and for the
+/// untrusted protocol messages that need per-field bounds enforced while reading (identify).
 /// </summary>
 internal ref struct ProtobufReader(ReadOnlySpan<byte> source)
 {
@@ -54,6 +56,28 @@ internal ref struct ProtobufReader(ReadOnlySpan<byte> source)
         var bytes = _remaining[..(int)length];
         _remaining = _remaining[(int)length..];
         return bytes;
+    }
+
+    /// <summary>Reads a length-delimited field as strict UTF-8 of at most <paramref name="maxBytes"/> bytes.</summary>
+    /// <param name="wireType">The field's wire type, which must be 2.</param>
+    /// <param name="maxBytes">The longest encoding accepted, checked before decoding.</param>
+    /// <param name="what">Names the field in the error message.</param>
+    public string ReadString(int wireType, int maxBytes, string what)
+    {
+        var bytes = ReadBytes(wireType);
+        if (bytes.Length > maxBytes)
+        {
+            throw new WireFormatException($"{what} is {bytes.Length} bytes, over the {maxBytes}-byte limit");
+        }
+
+        try
+        {
+            return ProtobufWriter.StrictUtf8.GetString(bytes);
+        }
+        catch (DecoderFallbackException ex)
+        {
+            throw new WireFormatException($"{what} is not valid UTF-8", ex);
+        }
     }
 
     /// <summary>Reads a varint field's value; the field must have wire type 0.</summary>
@@ -123,6 +147,9 @@ internal ref struct ProtobufWriter(Span<byte> destination)
     private const int VarintWireType = 0;
     private const int LengthDelimitedWireType = 2;
 
+    /// <summary>UTF-8 that throws on invalid input instead of substituting, for protobuf <c>string</c> fields.</summary>
+    internal static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     private readonly Span<byte> _destination = destination;
 
     public int Written { get; private set; }
@@ -136,6 +163,10 @@ internal ref struct ProtobufWriter(Span<byte> destination)
     /// <summary>The encoded size of a varint field; proto3 omits zero values when <paramref name="omitZero"/>.</summary>
     public static int VarintFieldLength(int field, ulong value, bool omitZero) =>
         omitZero && value == 0 ? 0 : VarintLength((uint)(field << 3)) + VarintLength(value);
+
+    /// <summary>The encoded size of a <c>string</c> field holding <paramref name="value"/> as UTF-8.</summary>
+    public static int StringFieldLength(int field, string value) =>
+        BytesFieldLength(field, StrictUtf8.GetByteCount(value), omitEmpty: false);
 
     public void WriteVarintField(int field, ulong value, bool omitZero)
     {
@@ -158,6 +189,14 @@ internal ref struct ProtobufWriter(Span<byte> destination)
         WriteLengthPrefix(field, value.Length);
         value.CopyTo(Remaining);
         Written += value.Length;
+    }
+
+    /// <summary>Writes a <c>string</c> field (always, even when empty) as UTF-8.</summary>
+    public void WriteStringField(int field, string value)
+    {
+        var length = StrictUtf8.GetByteCount(value);
+        WriteLengthPrefix(field, length);
+        Written += StrictUtf8.GetBytes(value, Remaining);
     }
 
     /// <summary>Writes a length-delimited field's tag and length; the caller writes the contents and calls <see cref="Advance"/>.</summary>

@@ -1,0 +1,412 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using ToolNet.Protocol.Addressing;
+using ToolNet.Protocol.Core;
+using ToolNet.Protocol.Crypto;
+using ToolNet.Protocol.Peers;
+using ToolNet.Protocol.Records;
+
+namespace ToolNet.Protocol.Identify;
+
+/// <summary>
+/// The node's identify service (libp2p/specs <c>identify/README.md</c>): answers <c>/ipfs/id/1.0.0</c> with our
+/// information, takes <c>/ipfs/id/push/1.0.0</c> updates from peers, identifies peers (by default every new
+/// connection) and pushes our changes. What peers tell us goes into the host's <see cref="IPeerStore"/>.
+/// </summary>
+/// <remarks>
+/// Peer store rules: a verified signed peer record replaces the peer's addresses (unless an earlier identify brought a
+/// record with a higher sequence number); unsigned listen addresses are only added, since a claim nobody signed should
+/// not evict what we learned elsewhere. A message whose public key is not the connection's peer is ignored whole.
+/// </remarks>
+public sealed class IdentifyService : IAsyncDisposable
+{
+    /// <summary>The identify protocol id.</summary>
+    public const string ProtocolId = "/ipfs/id/1.0.0";
+
+    /// <summary>The identify push protocol id.</summary>
+    public const string PushProtocolId = "/ipfs/id/push/1.0.0";
+
+    /// <summary>The peer store metadata key of a peer's agent version.</summary>
+    public const string AgentVersionKey = "AgentVersion";
+
+    /// <summary>The peer store metadata key of a peer's protocol version.</summary>
+    public const string ProtocolVersionKey = "ProtocolVersion";
+
+    // Identify must work on relayed (limited) connections too: it is how a peer behind a relay learns its addresses.
+    private static readonly StreamHandlerOptions HandlerOptions = new() { RunOnLimitedConnection = true };
+
+    private readonly IHost _host;
+    private readonly PrivateKey _identityKey;
+    private readonly byte[] _publicKey;
+    private readonly IdentifyOptions _options;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _lifetime = new();
+    private readonly ConcurrentDictionary<Task, byte> _background = new();
+    private readonly Lock _lock = new();
+    private (IReadOnlyList<Multiaddr> Addresses, byte[] Envelope)? _signedRecord;
+    private ulong _lastSeq;
+    private (IReadOnlyList<string> Protocols, IReadOnlyList<Multiaddr> Addresses) _announced;
+    private int _disposed;
+
+    /// <summary>Registers the identify and push handlers on <paramref name="host"/> and, unless
+    /// <see cref="IdentifyOptions.IdentifyOnConnect"/> is off, starts identifying every connection it opens.</summary>
+    /// <param name="host">The host to serve on.</param>
+    /// <param name="identityKey">The host's identity key: it signs our peer record.</param>
+    /// <param name="options">Versions, timeouts and address TTL; <see cref="IdentifyOptions.Default"/> when null.</param>
+    /// <param name="logger">Where to report misbehaving peers and failures.</param>
+    /// <exception cref="ArgumentException"><paramref name="identityKey"/> is not the key of the host's peer id.</exception>
+    public IdentifyService(IHost host, PrivateKey identityKey, IdentifyOptions? options = null, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        ArgumentNullException.ThrowIfNull(identityKey);
+        var publicKey = identityKey.GetPublicKey();
+        if (!host.PeerId.Matches(publicKey))
+        {
+            throw new ArgumentException($"the identity key is not the key of the host's peer id {host.PeerId}", nameof(identityKey));
+        }
+
+        _host = host;
+        _identityKey = identityKey;
+        _publicKey = publicKey.ToProtobuf();
+        _options = options ?? IdentifyOptions.Default;
+        _logger = logger ?? NullLogger.Instance;
+        host.SetStreamHandler(ProtocolId, HandleIdentifyAsync, HandlerOptions);
+        host.SetStreamHandler(PushProtocolId, HandlePushAsync, HandlerOptions);
+        _announced = Snapshot();
+        if (_options.IdentifyOnConnect)
+        {
+            host.ConnectionOpened += OnConnectionOpened;
+        }
+    }
+
+    /// <summary>Raised after a peer's identify answer or push was checked and recorded in the peer store.</summary>
+    public event EventHandler<IdentifyResult>? PeerIdentified;
+
+    /// <summary>
+    /// Identifies the peer on <paramref name="connection"/>: asks for its identify message, checks it and records it
+    /// in the peer store (key, protocols, agent and protocol version, addresses with <see cref="IdentifyOptions.AddressTtl"/>).
+    /// </summary>
+    /// <exception cref="IdentifyException">The answer was malformed, or its public key is not the peer's.</exception>
+    /// <exception cref="TimeoutException">No complete answer within <see cref="IdentifyOptions.Timeout"/>.</exception>
+    /// <exception cref="IOException">The stream could not be opened (<see cref="Multistream.ProtocolNegotiationException"/>
+    /// when the peer does not speak identify) or failed.</exception>
+    public async ValueTask<IdentifyResult> IdentifyAsync(IConnection connection, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        using var timeout = StartTimeout(cancellationToken);
+        IdentifyMessage message;
+        try
+        {
+            var stream = await connection.NewStreamAsync([ProtocolId], timeout.Token);
+            await using (stream)
+            {
+                message = await ReceiveAsync(stream, "identify", timeout.Token);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"identify of {connection.RemotePeer} took longer than {_options.Timeout}");
+        }
+
+        var result = Interpret(message, connection, "identify");
+        Record(result, isPush: false);
+        return result;
+    }
+
+    /// <summary>Pushes our current identify message to the peer on <paramref name="connection"/>.</summary>
+    /// <exception cref="TimeoutException">The push took longer than <see cref="IdentifyOptions.Timeout"/>.</exception>
+    /// <exception cref="IOException">The stream could not be opened or failed.</exception>
+    public async Task PushAsync(IConnection connection, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        using var timeout = StartTimeout(cancellationToken);
+        try
+        {
+            var stream = await connection.NewStreamAsync([PushProtocolId], timeout.Token);
+            await using (stream)
+            {
+                await SendAsync(stream, timeout.Token);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"identify push to {connection.RemotePeer} took longer than {_options.Timeout}");
+        }
+    }
+
+    /// <summary>
+    /// Pushes our current identify message to every connected peer that may support push (one connection per peer;
+    /// peers whose identified protocols lack push are skipped). A failure with one peer is logged, not thrown.
+    /// </summary>
+    /// <returns>How many peers received the push.</returns>
+    public async Task<int> PushAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        lock (_lock)
+        {
+            _announced = Snapshot();
+        }
+
+        var targets = _host.GetConnections()
+            .GroupBy(connection => connection.RemotePeer)
+            .Select(group => group.First())
+            .Where(connection => MaySupportPush(connection.RemotePeer))
+            .ToList();
+        var pushed = 0;
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.MaxConcurrentPushes), CancellationToken = cancellationToken };
+        await Parallel.ForEachAsync(targets, parallel, async (connection, token) =>
+        {
+            try
+            {
+                await PushAsync(connection, token);
+                Interlocked.Increment(ref pushed);
+            }
+            catch (Exception ex) when (ex is IOException or TimeoutException)
+            {
+                IdentifyLog.ExchangeFailed(_logger, "Identify push", connection.RemotePeer, ex.Message);
+            }
+        });
+        return pushed;
+    }
+
+    /// <summary>Pushes to every connected peer (see <see cref="PushAsync(CancellationToken)"/>) when our protocols or
+    /// advertised addresses differ from those last announced; the host calls it after registering handlers or
+    /// changing listeners.</summary>
+    /// <returns>Whether anything had changed.</returns>
+    public async Task<bool> PushIfChangedAsync(CancellationToken cancellationToken = default)
+    {
+        var current = Snapshot();
+        bool changed;
+        lock (_lock)
+        {
+            changed = !current.Protocols.SequenceEqual(_announced.Protocols, StringComparer.Ordinal)
+                || !current.Addresses.SequenceEqual(_announced.Addresses);
+        }
+
+        if (changed)
+        {
+            await PushAsync(cancellationToken);
+        }
+
+        return changed;
+    }
+
+    /// <summary>Our identify message as sent on <paramref name="connection"/>: versions, key, advertised addresses,
+    /// the connection's remote address as the observed address, our protocols and our signed peer record.</summary>
+    public IdentifyMessage CreateMessage(IConnection connection)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        var addresses = AdvertisedAddresses();
+        return new IdentifyMessage
+        {
+            ProtocolVersion = _options.ProtocolVersion,
+            AgentVersion = _options.AgentVersion,
+            PublicKey = _publicKey,
+            ListenAddresses = [.. addresses.Select(address => address.ToBytes())],
+            ObservedAddress = connection.RemoteAddress.IsEmpty ? null : connection.RemoteAddress.ToBytes(),
+            Protocols = [.. _host.Protocols],
+            SignedPeerRecord = SignedPeerRecord(addresses),
+        };
+    }
+
+    /// <summary>Removes the handlers, stops identifying new connections and waits for identifies under way to end.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _host.ConnectionOpened -= OnConnectionOpened;
+        _host.RemoveStreamHandler(ProtocolId);
+        _host.RemoveStreamHandler(PushProtocolId);
+        // Cancelled, never disposed: a connection event already on its way may still read the token.
+        await _lifetime.CancelAsync();
+        await Task.WhenAll(_background.Keys);
+    }
+
+    private async Task HandleIdentifyAsync(IStream stream, CancellationToken cancellationToken)
+    {
+        using var timeout = StartTimeout(cancellationToken);
+        try
+        {
+            await SendAsync(stream, timeout.Token);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException)
+        {
+            IdentifyLog.ExchangeFailed(_logger, "Answering identify", stream.Connection.RemotePeer, ex.Message);
+        }
+    }
+
+    private async Task HandlePushAsync(IStream stream, CancellationToken cancellationToken)
+    {
+        using var timeout = StartTimeout(cancellationToken);
+        try
+        {
+            var message = await ReceiveAsync(stream, "identify push", timeout.Token);
+            Record(Interpret(message, stream.Connection, "identify push"), isPush: true);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException)
+        {
+            // IdentifyException is an IOException and was logged where it arose.
+            IdentifyLog.ExchangeFailed(_logger, "Receiving identify push", stream.Connection.RemotePeer, ex.Message);
+        }
+    }
+
+    /// <summary>Sends our message, half-closes, then waits for the remote to half-close; resets on failure.</summary>
+    private async Task SendAsync(IStream stream, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await IdentifySession.SendAsync(stream.Output, CreateMessage(stream.Connection), cancellationToken);
+            await stream.CloseWriteAsync(cancellationToken);
+            await IdentifySession.WaitForRemoteCloseAsync(stream.Input, cancellationToken);
+        }
+        catch
+        {
+            stream.Reset();
+            throw;
+        }
+    }
+
+    /// <summary>Half-closes (we send nothing), then reads the remote's message; resets on failure.</summary>
+    private async Task<IdentifyMessage> ReceiveAsync(IStream stream, string kind, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await stream.CloseWriteAsync(cancellationToken);
+            return await IdentifySession.ReceiveAsync(stream.Input, cancellationToken);
+        }
+        catch (WireFormatException ex)
+        {
+            stream.Reset();
+            IdentifyLog.MalformedMessage(_logger, kind, stream.Connection.RemotePeer, ex.Message);
+            throw new IdentifyException($"malformed {kind} message from {stream.Connection.RemotePeer}: {ex.Message}", ex);
+        }
+        catch
+        {
+            stream.Reset();
+            throw;
+        }
+    }
+
+    private IdentifyResult Interpret(IdentifyMessage message, IConnection connection, string kind)
+    {
+        try
+        {
+            return IdentifyResult.FromMessage(message, connection.RemotePeer, _logger);
+        }
+        catch (IdentifyException ex)
+        {
+            IdentifyLog.IgnoredMessage(_logger, kind, connection.RemotePeer, connection.Id, ex.Message);
+            throw;
+        }
+    }
+
+    /// <summary>Records what a checked message says; a push leaves whatever it does not carry unchanged.</summary>
+    private void Record(IdentifyResult result, bool isPush)
+    {
+        var store = _host.PeerStore;
+        var peer = result.Peer;
+        if (result.PublicKey is not null)
+        {
+            store.AddPublicKey(peer, result.PublicKey);
+        }
+
+        if (result.ProtocolVersion is not null)
+        {
+            store.SetMetadata(peer, ProtocolVersionKey, result.ProtocolVersion);
+        }
+
+        if (result.AgentVersion is not null)
+        {
+            store.SetMetadata(peer, AgentVersionKey, result.AgentVersion);
+        }
+
+        if (!isPush || result.Protocols.Count > 0)
+        {
+            store.SetProtocols(peer, result.Protocols);
+        }
+
+        if (result.SignedPeerRecord is { } record && result.SignedPeerRecordEnvelope is { } envelope)
+        {
+            // The store keeps the newest record per peer (by seq) and its envelope; an older one changes nothing.
+            if (!store.ConsumePeerRecord(peer, record.Seq, record.Addresses, envelope.ToProtobuf(), _options.AddressTtl))
+            {
+                IdentifyLog.StalePeerRecord(_logger, peer, record.Seq);
+            }
+        }
+        else if (result.ListenAddresses.Count > 0)
+        {
+            store.AddAddresses(peer, result.ListenAddresses, _options.AddressTtl);
+        }
+
+        PeerIdentified?.Invoke(this, result);
+    }
+
+    private bool MaySupportPush(PeerId peer)
+    {
+        var protocols = _host.PeerStore.GetProtocols(peer);
+        return protocols.Count == 0 || protocols.Contains(PushProtocolId, StringComparer.Ordinal);
+    }
+
+    private IReadOnlyList<Multiaddr> AdvertisedAddresses() => _options.AdvertisedAddresses?.Invoke() ?? _host.ListenAddresses;
+
+    private (IReadOnlyList<string> Protocols, IReadOnlyList<Multiaddr> Addresses) Snapshot() =>
+        ([.. _host.Protocols], [.. AdvertisedAddresses()]);
+
+    /// <summary>Our signed peer record for <paramref name="addresses"/>, signed again only when they change.</summary>
+    private byte[] SignedPeerRecord(IReadOnlyList<Multiaddr> addresses)
+    {
+        lock (_lock)
+        {
+            if (_signedRecord is { } cached && cached.Addresses.SequenceEqual(addresses))
+            {
+                return cached.Envelope;
+            }
+
+            // The sequence number only has to grow; unix time in nanoseconds keeps it growing across restarts too.
+            var now = (ulong)(DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100;
+            _lastSeq = Math.Max(now, _lastSeq + 1);
+            var envelope = new PeerRecord(_host.PeerId, _lastSeq, addresses).Seal(_identityKey).ToProtobuf();
+            _signedRecord = ([.. addresses], envelope);
+            return envelope;
+        }
+    }
+
+    private CancellationTokenSource StartTimeout(CancellationToken cancellationToken)
+    {
+        var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.Timeout);
+        return timeout;
+    }
+
+    private void OnConnectionOpened(object? sender, IConnection connection)
+    {
+        var lifetime = _lifetime.Token;
+        if (lifetime.IsCancellationRequested)
+        {
+            return;
+        }
+
+        var task = Task.Run(async () =>
+        {
+            try
+            {
+                await IdentifyAsync(connection, lifetime);
+            }
+            catch (OperationCanceledException) when (lifetime.IsCancellationRequested)
+            {
+            }
+            catch (Exception ex) when (ex is IOException or TimeoutException or ObjectDisposedException)
+            {
+                IdentifyLog.ExchangeFailed(_logger, "Identify on connect", connection.RemotePeer, ex.Message);
+            }
+        });
+        _background.TryAdd(task, 0);
+        task.ContinueWith(done => _background.TryRemove(done, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+}
