@@ -18,6 +18,7 @@ public static class FuzzTargets
         ["key-protobuf"] = Targets.KeyProtobufTarget.Run,
         ["peer-id"] = Targets.PeerIdTarget.Run,
         ["multistream-message"] = Targets.MultistreamTargets.Message,
+        ["websocket-upgrade-request"] = Targets.WebSocketUpgradeTarget.Request,
     };
 
     /// <summary>Runs <paramref name="target"/> on <paramref name="input"/>, treating the documented format exception as a clean rejection.</summary>
