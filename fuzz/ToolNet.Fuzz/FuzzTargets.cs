@@ -24,6 +24,7 @@ public static class FuzzTargets
         ["yamux-session"] = Targets.YamuxTargets.Session,
         ["peer-record"] = Targets.PeerRecordTarget.Run,
         ["identify-message"] = Targets.IdentifyMessageTarget.Run,
+        ["websocket-upgrade-request"] = Targets.WebSocketUpgradeTarget.Request,
     };
 
     /// <summary>Runs <paramref name="target"/> on <paramref name="input"/>, treating the documented format exception as a clean rejection.</summary>

@@ -98,7 +98,8 @@ internal static class NoiseTargets
         return (input.Length - remaining.Length, plaintext.WrittenSpan.ToArray(), lengths, rejection);
     }
 
-    private sealed class SevenByteSegment : ReadOnlySequenceSegment<byte>
+    /// <summary>Splits input into 7-byte segments, so that decoders meet every boundary case (also used by other targets).</summary>
+    internal sealed class SevenByteSegment : ReadOnlySequenceSegment<byte>
     {
         private SevenByteSegment(ReadOnlyMemory<byte> memory, long runningIndex)
         {

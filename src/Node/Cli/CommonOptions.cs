@@ -1,4 +1,7 @@
 using System.CommandLine;
+using System.Diagnostics.CodeAnalysis;
+using Microsoft.Extensions.Logging;
+using ToolNet.Protocol.Addressing;
 
 namespace ToolNet.Node.Cli;
 
@@ -23,4 +26,41 @@ internal static class CommonOptions
 
     public static string ResolveKeyPath(string? keyFile, string? dataDirectory) =>
         Path.GetFullPath(keyFile ?? Path.Combine(dataDirectory ?? DefaultDataDirectory, "identity.key"));
+
+    public static Option<LogLevel> LogLevel(LogLevel defaultLevel) => new("--log-level")
+    {
+        Description = "Log level on stderr: Trace, Debug, Information, Warning, Error, None",
+        DefaultValueFactory = _ => defaultLevel,
+    };
+
+    /// <summary>Logs to stderr so that stdout carries only the command's result.</summary>
+    public static ILoggerFactory CreateLoggerFactory(LogLevel level) => LoggerFactory.Create(builder => builder
+        .SetMinimumLevel(level)
+        .AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss.fff ";
+        })
+        .AddFilter(l => l >= level)
+        .Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = Microsoft.Extensions.Logging.LogLevel.Trace));
+
+    public static bool TryParseAddresses(IEnumerable<string> texts, out IReadOnlyList<Multiaddr> addresses, [NotNullWhen(false)] out string? error)
+    {
+        var parsed = new List<Multiaddr>();
+        foreach (var text in texts)
+        {
+            if (!Multiaddr.TryParse(text, out var address))
+            {
+                addresses = [];
+                error = $"'{text}' is not a multiaddr";
+                return false;
+            }
+
+            parsed.Add(address);
+        }
+
+        addresses = parsed;
+        error = null;
+        return true;
+    }
 }

@@ -20,6 +20,10 @@ internal static class ToolNetCommand
             Json,
             VersionCommand(),
             IdentityCommands.Create(),
+            NodeCommand.Create(),
+            ClientCommands.Id(),
+            ClientCommands.Ping(),
+            ClientCommands.Perf(),
         };
         return root;
     }
