@@ -259,9 +259,9 @@ public sealed partial class Libp2pHost : IHost
     {
         lock (_sync)
         {
-            // Prefer a direct connection over a limited (relayed) one.
+            // Prefer a direct connection over a limited (relayed) one; skip one that closed but is not yet removed.
             return _connections.TryGetValue(peer, out var list)
-                ? list.FirstOrDefault(c => !c.IsLimited) ?? list.FirstOrDefault()
+                ? list.FirstOrDefault(c => !c.IsLimited && !c.Completion.IsCompleted) ?? list.FirstOrDefault(c => !c.Completion.IsCompleted)
                 : null;
         }
     }
