@@ -17,7 +17,7 @@ internal static class ClientCommands
         var address = Address();
         var logLevel = CommonOptions.LogLevel(LogLevel.Warning);
         var command = new Command("id", "Dial a node and print what it says about itself (identify)") { address, logLevel };
-        command.SetAction((parse, cancellationToken) => RunAsync(parse, address, logLevel, cancellationToken, async (node, connection, output, ct) =>
+        command.SetAction((parse, cancellationToken) => RunAsync(parse, address, logLevel, async (node, connection, output, ct) =>
         {
             var result = await node.Identify.IdentifyAsync(connection, ct).ConfigureAwait(false);
             var record = result.SignedPeerRecord;
@@ -41,7 +41,7 @@ internal static class ClientCommands
                 $"observed address  {result.ObservedAddress}\n" +
                 $"signed record     {(record is null ? "none" : $"seq {record.Seq}, {string.Join(", ", record.Addresses)}")}");
             return 0;
-        }));
+        }, cancellationToken));
         return command;
     }
 
@@ -51,7 +51,7 @@ internal static class ClientCommands
         var count = new Option<int>("-n", "--count") { Description = "How many pings", DefaultValueFactory = _ => 5 };
         var logLevel = CommonOptions.LogLevel(LogLevel.Warning);
         var command = new Command("ping", "Measure round-trip times with /ipfs/ping/1.0.0") { address, count, logLevel };
-        command.SetAction((parse, cancellationToken) => RunAsync(parse, address, logLevel, cancellationToken, async (node, connection, output, ct) =>
+        command.SetAction((parse, cancellationToken) => RunAsync(parse, address, logLevel, async (node, connection, output, ct) =>
         {
             var n = parse.GetValue(count);
             if (n < 1)
@@ -64,7 +64,7 @@ internal static class ClientCommands
                 new { peerId = connection.RemotePeer.ToString(), rttsMs = rtts.Select(r => r.TotalMilliseconds) },
                 string.Join('\n', rtts.Select((r, i) => $"ping {i + 1} to {connection.RemotePeer}: {r.TotalMilliseconds:F3} ms")));
             return 0;
-        }));
+        }, cancellationToken));
         return command;
     }
 
@@ -76,7 +76,7 @@ internal static class ClientCommands
         var connections = new Option<int>("--connections") { Description = "Instead: open and close N fresh connections in sequence and report handshakes per second" };
         var logLevel = CommonOptions.LogLevel(LogLevel.Warning);
         var command = new Command("perf", "Measure throughput (/perf/1.0.0) or connection setup rate against a node") { address, upload, download, connections, logLevel };
-        command.SetAction((parse, cancellationToken) => RunAsync(parse, address, logLevel, cancellationToken, async (node, connection, output, ct) =>
+        command.SetAction((parse, cancellationToken) => RunAsync(parse, address, logLevel, async (node, connection, output, ct) =>
         {
             var count = parse.GetValue(connections);
             if (count > 0)
@@ -104,7 +104,7 @@ internal static class ClientCommands
                 $"upload    {result.UploadBytes,14:N0} bytes in {result.UploadTime.TotalSeconds:F3} s = {result.UploadBytesPerSecond / 1e6:F1} MB/s\n" +
                 $"download  {result.DownloadBytes,14:N0} bytes in {result.DownloadTime.TotalSeconds:F3} s = {result.DownloadBytesPerSecond / 1e6:F1} MB/s");
             return 0;
-        }));
+        }, cancellationToken));
         return command;
     }
 
@@ -145,8 +145,8 @@ internal static class ClientCommands
         ParseResult parse,
         Argument<string> addressArgument,
         Option<LogLevel> logLevel,
-        CancellationToken cancellationToken,
-        Func<NodeServices, IConnection, CommandOutput, CancellationToken, Task<int>> action)
+        Func<NodeServices, IConnection, CommandOutput, CancellationToken, Task<int>> action,
+        CancellationToken cancellationToken)
     {
         var output = new CommandOutput(parse);
         if (!Multiaddr.TryParse(parse.GetValue(addressArgument), out var address))

@@ -36,13 +36,12 @@ internal static class CommonOptions
     /// <summary>Logs to stderr so that stdout carries only the command's result.</summary>
     public static ILoggerFactory CreateLoggerFactory(LogLevel level) => LoggerFactory.Create(builder => builder
         .SetMinimumLevel(level)
+        .AddConsole(o => o.LogToStandardErrorThreshold = Microsoft.Extensions.Logging.LogLevel.Trace)
         .AddSimpleConsole(o =>
         {
             o.SingleLine = true;
             o.TimestampFormat = "HH:mm:ss.fff ";
-        })
-        .AddFilter(l => l >= level)
-        .Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = Microsoft.Extensions.Logging.LogLevel.Trace));
+        }));
 
     public static bool TryParseAddresses(IEnumerable<string> texts, out IReadOnlyList<Multiaddr> addresses, [NotNullWhen(false)] out string? error)
     {
