@@ -30,6 +30,9 @@ internal sealed class NodeServices : IAsyncDisposable
         Ping = ping;
     }
 
+    /// <summary>Per-connection limits: 256 inbound streams, each stream's receive window at most 16 MiB.</summary>
+    private static YamuxOptions MuxerOptions { get; } = new() { MaxInboundStreams = 256, MaxStreamWindowSize = 16 * 1024 * 1024 };
+
     public Libp2pHost Host { get; }
 
     public IdentifyService Identify { get; }
@@ -51,7 +54,7 @@ internal sealed class NodeServices : IAsyncDisposable
                 Identity = identity,
                 Transports = [new TcpTransport(), new WebSocketTransport()],
                 Security = [noise],
-                Muxers = [new YamuxMuxer()],
+                Muxers = [new YamuxMuxer(MuxerOptions)],
                 ListenAddresses = listen,
             },
             loggerFactory);

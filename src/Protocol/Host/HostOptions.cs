@@ -52,7 +52,11 @@ public sealed record HostOptions
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }
 
-/// <summary>Hard resource limits. Each refusal is logged and counted.</summary>
+/// <summary>
+/// Hard resource limits of the host. Each refusal is logged and counted. Per-connection stream and memory limits
+/// belong to the muxer (<c>YamuxOptions.MaxInboundStreams</c>, <c>MaxStreamWindowSize</c>); per-protocol stream
+/// limits to <see cref="StreamHandlerOptions"/>.
+/// </summary>
 public sealed record ResourceLimits
 {
     /// <summary>Open connections in total, inbound and outbound.</summary>
@@ -64,12 +68,6 @@ public sealed record ResourceLimits
     /// <summary>Inbound raw connections that may be mid-handshake at once (a SYN-flood of slow handshakes
     /// cannot exhaust memory).</summary>
     public int MaxPendingInboundUpgrades { get; init; } = 256;
-
-    /// <summary>Inbound streams open at once on one connection, all protocols together.</summary>
-    public int MaxInboundStreamsPerConnection { get; init; } = 256;
-
-    /// <summary>The largest receive window one stream may grow to; bounds memory per stream.</summary>
-    public int MaxStreamReceiveWindow { get; init; } = 16 * 1024 * 1024;
 }
 
 /// <summary>Connection manager settings (go-libp2p's watermarks, our defaults).</summary>
