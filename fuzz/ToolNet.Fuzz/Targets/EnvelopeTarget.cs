@@ -6,6 +6,7 @@ namespace ToolNet.Fuzz.Targets;
 /// fields, and verification must answer (true or false) without throwing.</summary>
 internal static class EnvelopeTarget
 {
+    [FuzzTarget("envelope")]
     public static void Run(ReadOnlySpan<byte> input)
     {
         var envelope = Envelope.Decode(input);

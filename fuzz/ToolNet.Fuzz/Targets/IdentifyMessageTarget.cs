@@ -13,6 +13,7 @@ internal static class IdentifyMessageTarget
     /// them, and checks the merged result round-trips the same way. The input is rejected only when neither reading
     /// accepts it.
     /// </summary>
+    [FuzzTarget("identify-message")]
     public static void Run(ReadOnlySpan<byte> input)
     {
         var isBody = false;

@@ -10,6 +10,7 @@ internal static class KeyProtobufTarget
     /// <summary>Decodes the input as a public key (which must re-encode to exactly the input) and as a private key
     /// (whose canonical re-encoding must decode to the same key and encode identically again). The input is
     /// rejected only when neither decoder accepts it.</summary>
+    [FuzzTarget("key-protobuf")]
     public static void Run(ReadOnlySpan<byte> input)
     {
         var isPublicKey = false;

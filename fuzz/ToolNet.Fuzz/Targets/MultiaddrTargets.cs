@@ -9,6 +9,7 @@ namespace ToolNet.Fuzz.Targets;
 internal static class MultiaddrTargets
 {
     /// <summary>Binary decode; whatever decodes must re-encode to the same bytes and survive its own text form.</summary>
+    [FuzzTarget("multiaddr-binary")]
     public static void Binary(ReadOnlySpan<byte> input)
     {
         var multiaddr = Multiaddr.Decode(input);
@@ -21,6 +22,7 @@ internal static class MultiaddrTargets
     }
 
     /// <summary>Text parse of the input read as UTF-8; whatever parses must survive both forms.</summary>
+    [FuzzTarget("multiaddr-text")]
     public static void Text(ReadOnlySpan<byte> input) => CheckRoundTrips(Multiaddr.Parse(Encoding.UTF8.GetString(input)));
 
     private static void CheckRoundTrips(Multiaddr multiaddr)

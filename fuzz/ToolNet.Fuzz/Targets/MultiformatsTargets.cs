@@ -6,6 +6,7 @@ namespace ToolNet.Fuzz.Targets;
 internal static class MultiformatsTargets
 {
     /// <summary>Varint decode; a decoded value must re-encode to exactly the bytes consumed.</summary>
+    [FuzzTarget("varint")]
     public static void Varint(ReadOnlySpan<byte> input)
     {
         var value = Protocol.Multiformats.Varint.Read(input, out var read);
@@ -16,6 +17,7 @@ internal static class MultiformatsTargets
     }
 
     /// <summary>Multihash and CID decode; whatever decodes must re-encode to the same bytes.</summary>
+    [FuzzTarget("multihash-cid")]
     public static void MultihashCid(ReadOnlySpan<byte> input)
     {
         try

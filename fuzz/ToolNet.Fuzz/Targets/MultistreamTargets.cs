@@ -12,6 +12,7 @@ internal static class MultistreamTargets
     /// both must agree. An incomplete message must leave the input untouched; a decoded one must re-encode to the
     /// bytes consumed, as raw bytes, as a UTF-8 string and as an <c>ls</c> response when it is one of those.
     /// </summary>
+    [FuzzTarget("multistream-message")]
     public static void Message(ReadOnlySpan<byte> input)
     {
         var bytes = input.ToArray();

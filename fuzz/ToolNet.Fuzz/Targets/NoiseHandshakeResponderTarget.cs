@@ -42,6 +42,7 @@ internal static class NoiseHandshakeResponderTarget
         0xad, 0xd6, 0xf7, 0x12, 0xd6, 0x5d, 0xc7, 0xb7, 0x79, 0x3d, 0x5e, 0x63, 0xda, 0x6b, 0x37, 0x5b,
     ];
 
+    [FuzzTarget("noise-handshake-responder")]
     public static void Run(ReadOnlySpan<byte> input)
     {
         // The fuzzer calls a synchronous entry point; all input is in memory before the handshake starts.

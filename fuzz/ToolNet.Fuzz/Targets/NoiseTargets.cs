@@ -20,6 +20,7 @@ internal static class NoiseTargets
     /// cut into 7-byte segments; both readings must agree, and re-encrypting the plaintexts (same key, same nonces)
     /// must give back exactly the bytes consumed. A bad frame is then reported as the clean rejection it is.
     /// </summary>
+    [FuzzTarget("noise-frame")]
     public static void Frame(ReadOnlySpan<byte> input)
     {
         var bytes = input.ToArray();
@@ -55,6 +56,7 @@ internal static class NoiseTargets
     /// NoiseHandshakePayload decode; whatever decodes must re-encode to a canonical form that decodes to the same
     /// fields and re-encodes to the same bytes.
     /// </summary>
+    [FuzzTarget("noise-payload")]
     public static void Payload(ReadOnlySpan<byte> input)
     {
         var decoded = NoiseHandshakePayload.Decode(input);

@@ -10,6 +10,7 @@ internal static class PeerIdTarget
     /// <summary>Decodes the input as a binary peer id (which must re-encode to exactly the input) and as UTF-8 text;
     /// every decoded id must survive both text forms and the binary form. The input is rejected only when neither
     /// decoder accepts it.</summary>
+    [FuzzTarget("peer-id")]
     public static void Run(ReadOnlySpan<byte> input)
     {
         var isBinaryPeerId = false;

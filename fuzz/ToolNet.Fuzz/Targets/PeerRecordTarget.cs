@@ -12,6 +12,7 @@ internal static class PeerRecordTarget
     /// carry a payload that decodes to the same record. A verification failure is as clean a rejection as a format
     /// error; the input is rejected only when neither reading accepts it.
     /// </summary>
+    [FuzzTarget("peer-record")]
     public static void Run(ReadOnlySpan<byte> input)
     {
         var isRecord = false;

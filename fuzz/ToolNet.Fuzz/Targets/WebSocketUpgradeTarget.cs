@@ -14,6 +14,7 @@ internal static class WebSocketUpgradeTarget
     /// written; the server's answer to it must also round-trip, and an acceptance must carry the right
     /// <c>Sec-WebSocket-Accept</c> and pass the client's check.
     /// </summary>
+    [FuzzTarget("websocket-upgrade-request")]
     public static void Request(ReadOnlySpan<byte> input)
     {
         var bytes = input.ToArray();

@@ -9,6 +9,7 @@ namespace ToolNet.Fuzz.Targets;
 internal static class YamuxTargets
 {
     /// <summary>Header decode; a decoded header must re-encode to the same 12 bytes.</summary>
+    [FuzzTarget("yamux-frame")]
     public static void Frame(ReadOnlySpan<byte> input)
     {
         var header = YamuxFrameHeader.Read(input);
@@ -26,6 +27,7 @@ internal static class YamuxTargets
     /// breaks the protocol must only make the session close; afterwards nothing may be left open. Never throws
     /// <see cref="Protocol.WireFormatException"/>: the session handles that itself.
     /// </summary>
+    [FuzzTarget("yamux-session")]
     public static void Session(ReadOnlySpan<byte> input)
     {
         var bytes = input.ToArray();
