@@ -45,6 +45,10 @@ public sealed record HostOptions
     /// <summary>Where peers' addresses, keys and protocols are kept; null makes an in-memory <see cref="PeerStore"/>.</summary>
     public IPeerStore? PeerStore { get; init; }
 
+    /// <summary>Dial from the port we listen on (SO_REUSEPORT), as NAT traversal needs: the remote then observes
+    /// our listen port, and a simultaneous open through a NAT can succeed.</summary>
+    public bool DialFromListenPort { get; init; }
+
     /// <summary>How long a whole dial (all attempts) may take.</summary>
     public TimeSpan DialTimeout { get; init; } = TimeSpan.FromSeconds(15);
 

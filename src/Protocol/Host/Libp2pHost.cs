@@ -23,7 +23,7 @@ public sealed partial class Libp2pHost : IHost
     private readonly Lock _sync = new();
     private readonly Dictionary<PeerId, List<HostConnection>> _connections = [];
     private readonly Dictionary<PeerId, Task<HostConnection>> _pendingDials = [];
-    private readonly List<ITransportListener> _listeners = [];
+    private readonly List<(ITransport Transport, ITransportListener Listener)> _listeners = [];
     private readonly List<Task> _acceptLoops = [];
     private volatile string[] _protocols = [];
     private int _connectionCount;
@@ -62,7 +62,7 @@ public sealed partial class Libp2pHost : IHost
         {
             lock (_sync)
             {
-                return [.. _listeners.Select(l => l.ListenAddress)];
+                return [.. _listeners.Select(l => l.Listener.ListenAddress)];
             }
         }
     }
@@ -106,7 +106,7 @@ public sealed partial class Libp2pHost : IHost
         var listener = await transport.ListenAsync(address, cancellationToken).ConfigureAwait(false);
         lock (_sync)
         {
-            _listeners.Add(listener);
+            _listeners.Add((transport, listener));
             _acceptLoops.Add(AcceptConnectionsAsync(listener));
         }
 
@@ -205,7 +205,7 @@ public sealed partial class Libp2pHost : IHost
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        List<ITransportListener> listeners;
+        List<(ITransport Transport, ITransportListener Listener)> listeners;
         List<Task> loops;
         lock (_sync)
         {
@@ -221,7 +221,7 @@ public sealed partial class Libp2pHost : IHost
 
         await _stopping.CancelAsync().ConfigureAwait(false);
         await ConnectionManager.DisposeAsync().ConfigureAwait(false);
-        foreach (var listener in listeners)
+        foreach (var (_, listener) in listeners)
         {
             await listener.DisposeAsync().ConfigureAwait(false);
         }
@@ -251,6 +251,25 @@ public sealed partial class Libp2pHost : IHost
         catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException)
         {
         }
+    }
+
+    /// <summary>A listen address of <paramref name="transport"/> in the same IP family as <paramref name="target"/>, so
+    /// that the dial leaves from the port we listen on (NAT mappings then match what peers see; hole punching).</summary>
+    private Multiaddr? ListenAddressFor(ITransport transport, Multiaddr target)
+    {
+        var family = target.Components[0].Protocol;
+        lock (_sync)
+        {
+            foreach (var (listenerTransport, listener) in _listeners)
+            {
+                if (ReferenceEquals(listenerTransport, transport) && listener.ListenAddress.Components[0].Protocol == family)
+                {
+                    return listener.ListenAddress;
+                }
+            }
+        }
+
+        return null;
     }
 
     private void RefreshProtocols() => _protocols = [.. _handlers.Keys.Order(StringComparer.Ordinal)];
@@ -332,7 +351,8 @@ public sealed partial class Libp2pHost : IHost
 
         var transport = Options.Transports.FirstOrDefault(t => t.CanDial(address))
             ?? throw new DialException(expectedPeer, $"no transport can dial {address}", []);
-        var raw = await transport.DialAsync(address, new TransportDialOptions { Timeout = Options.DialTimeout }, cancellationToken).ConfigureAwait(false);
+        var dialOptions = new TransportDialOptions { Timeout = Options.DialTimeout, LocalAddress = Options.DialFromListenPort ? ListenAddressFor(transport, address) : null };
+        var raw = await transport.DialAsync(address, dialOptions, cancellationToken).ConfigureAwait(false);
         return await UpgradeAndRegisterAsync(raw, expectedPeer, cancellationToken).ConfigureAwait(false);
     }
 

@@ -184,6 +184,19 @@ public class HostTests
         }
     }
 
+    [Fact]
+    public async Task Dialling_from_the_listen_port_shows_the_remote_our_listen_port()
+    {
+        await using var server = await TestHosts.StartAsync();
+        await using var client = await TestHosts.StartAsync(o => o with { DialFromListenPort = true });
+
+        var connection = await client.ConnectAsync(TestHosts.DialAddress(server));
+
+        Assert.Equal(client.ListenAddresses[0], connection.LocalAddress);
+        await WaitUntilAsync(() => server.GetConnections(client.PeerId).Count == 1);
+        Assert.Equal(client.ListenAddresses[0], server.GetConnections(client.PeerId)[0].RemoteAddress);
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
