@@ -120,8 +120,9 @@ internal sealed class WebSocketConnection : PipeConnection
             // Already closed.
         }
 
-        _webSocket.Abort();
+        // The socket first: disposing the stream (which Abort does) would shut it down with a FIN before closing it.
         _socket.Dispose();
+        _webSocket.Abort();
     }
 
     protected override void CloseTransport()

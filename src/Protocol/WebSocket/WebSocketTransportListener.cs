@@ -25,6 +25,7 @@ internal sealed class WebSocketTransportListener : ITransportListener
         Channel.CreateBounded<ITransportConnection>(new BoundedChannelOptions(AcceptQueueCapacity) { SingleWriter = false });
 
     private readonly Task _acceptLoop;
+    private int _pendingHandshakes;
     private int _disposed;
 
     public WebSocketTransportListener(Socket socket, Multiaddr listenAddress, WebSocketTransport transport)
@@ -40,7 +41,7 @@ internal sealed class WebSocketTransportListener : ITransportListener
     public Multiaddr ListenAddress { get; }
 
     /// <summary>Inbound connections in their handshake or waiting for <see cref="AcceptAsync"/>.</summary>
-    internal int PendingHandshakes => _maxPendingHandshakes - _handshakeSlots.CurrentCount;
+    internal int PendingHandshakes => Volatile.Read(ref _pendingHandshakes);
 
     /// <inheritdoc/>
     /// <exception cref="SocketException">Accepting failed for another reason than the listener closing (for example,
@@ -96,8 +97,18 @@ internal sealed class WebSocketTransportListener : ITransportListener
             while (true)
             {
                 await _handshakeSlots.WaitAsync(_stopping.Token).ConfigureAwait(false);
-                var socket = await TcpTransportListener.AcceptSocketAsync(_socket, () => _stopping.IsCancellationRequested, _stopping.Token)
-                    .ConfigureAwait(false);
+                Socket? socket;
+                try
+                {
+                    socket = await TcpTransportListener.AcceptSocketAsync(_socket, () => _stopping.IsCancellationRequested, _stopping.Token)
+                        .ConfigureAwait(false);
+                }
+                catch
+                {
+                    _handshakeSlots.Release();
+                    throw;
+                }
+
                 if (socket is null)
                 {
                     _handshakeSlots.Release();
@@ -122,6 +133,7 @@ internal sealed class WebSocketTransportListener : ITransportListener
 
     private async Task HandshakeAsync(Socket socket)
     {
+        Interlocked.Increment(ref _pendingHandshakes);
         try
         {
             ITransportConnection? connection;
@@ -151,6 +163,7 @@ internal sealed class WebSocketTransportListener : ITransportListener
         }
         finally
         {
+            Interlocked.Decrement(ref _pendingHandshakes);
             _handshakeSlots.Release();
         }
     }

@@ -3,8 +3,11 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using System.Text;
 using ToolNet.Protocol.Addressing;
 using ToolNet.Protocol.Core;
+using ToolNet.Protocol.Tcp;
+using PipePair = ToolNet.Protocol.Tests.Multistream.PipePair;
 
 namespace ToolNet.Protocol.Tests.Tcp;
 
