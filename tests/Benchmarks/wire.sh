@@ -3,7 +3,7 @@
 # TCP + Noise + Yamux on 127.0.0.1: 1 GiB upload, 1 GiB download, sequential fresh connections per second, and the
 # RSS a toolnet node spends per idle secure connection. Prints a table with the ratios.
 #
-#   tests/Benchmarks/wire.sh [--no-build] [--size 1GiB] [--cs-conns 1000] [--js-conns 200] [--idle 10000]
+#   tests/Benchmarks/wire.sh [--no-build] [--size 1GiB] [--cs-conns 1000] [--js-conns 200] [--idle 10000] [--skip-js]
 #
 # Both processes of each pair share this machine's cores, so a figure is what one machine does for both ends.
 # CPU columns are the user+system seconds both processes spent in the measured step: unlike the wall-clock rate,
@@ -20,6 +20,7 @@ CS_CONNS=1000
 JS_CONNS=200
 IDLE=10000
 STEP_TIMEOUT=300
+SKIP_JS=0
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -28,6 +29,7 @@ while [ $# -gt 0 ]; do
     --cs-conns) CS_CONNS=$2; shift ;;
     --js-conns) JS_CONNS=$2; shift ;;
     --idle) IDLE=$2; shift ;;
+    --skip-js) SKIP_JS=1 ;;
     -h|--help) sed -n 2,10p "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -137,6 +139,8 @@ start_js_peer() { # start_js_peer NAME: sets JS_PID
   PIDS+=("$JS_PID")
 }
 
+JS_UP=0 JS_DOWN=0 JS_CONN=0 JS_UP_CPU=- JS_DOWN_CPU=- JS_CONN_CPU=-
+if [ $SKIP_JS = 0 ]; then
 log "js: starting two js-libp2p peers"
 start_js_peer jsb; JSB_PID=$JS_PID; exec 8>"$WORK/jsb.in"
 start_js_peer jsa; JSA_PID=$JS_PID; exec 7>"$WORK/jsa.in"
@@ -172,6 +176,7 @@ js_step "\"cmd\":\"perfConnections\",\"count\":$JS_CONNS"; JS_CONN_CPU=$STEP_CPU
 JS_CONN=$(json "$JS_REPLY" 'j.connectionsPerSecond.toFixed(1)')
 exec 7>&- 8>&-
 wait "$JSA_PID" "$JSB_PID" 2>/dev/null || true
+fi
 
 # ---- RSS of a toolnet node per idle secure connection ----
 
