@@ -23,7 +23,12 @@ public sealed partial class NoiseSecuredPipe : IDuplexPipe, IAsyncDisposable
     // Plaintext encrypted per transport flush: bounds what one write-loop pass buffers in the transport.
     private const int FlushThreshold = 4 * NoiseConstants.MaxPlaintextLength;
 
+    // Readers run inline when the writer flushes: decrypted data goes on to the muxer's parser, and the muxer's
+    // frames on to encryption and the socket, on the flushing thread instead of a thread-pool hop per flush. Both
+    // readers only parse or encrypt and never block; a writer that had to pause resumes on the thread pool.
     private static readonly PipeOptions DefaultPipeOptions = new(
+        readerScheduler: PipeScheduler.Inline,
+        writerScheduler: PipeScheduler.ThreadPool,
         pauseWriterThreshold: 4 * NoiseConstants.MaxMessageLength,
         resumeWriterThreshold: 2 * NoiseConstants.MaxMessageLength,
         useSynchronizationContext: false);

@@ -27,6 +27,7 @@ internal abstract class PipeConnection : ITransportConnection
     private readonly Pipe _input;
     private readonly Pipe _output;
     private readonly int _minimumReceiveSize;
+    private readonly int _maximumReceiveSize;
     private readonly bool _waitForData;
     private readonly Action<PipeConnection>? _onClosed;
     private Task _sending = Task.CompletedTask;
@@ -44,6 +45,7 @@ internal abstract class PipeConnection : ITransportConnection
         Direction = direction;
         _onClosed = onClosed;
         _minimumReceiveSize = options.MinimumReceiveSize;
+        _maximumReceiveSize = Math.Max(options.MinimumReceiveSize, options.MaximumReceiveSize);
         _waitForData = options.WaitForDataBeforeAllocatingBuffer;
         var pool = options.MemoryPool ?? MemoryPool<byte>.Shared;
 
@@ -154,17 +156,19 @@ internal abstract class PipeConnection : ITransportConnection
         await Task.Yield();
         var writer = _input.Writer;
         var ended = false;
+        var receiveSize = _minimumReceiveSize;
+        var waitForData = _waitForData;
         try
         {
             while (true)
             {
-                if (_waitForData && !await WaitForDataAsync().ConfigureAwait(false))
+                if (waitForData && !await WaitForDataAsync().ConfigureAwait(false))
                 {
                     ended = true;
                     break;
                 }
 
-                var buffer = writer.GetMemory(_minimumReceiveSize);
+                var buffer = writer.GetMemory(receiveSize);
                 var received = await ReceiveAsync(buffer).ConfigureAwait(false);
                 if (received == 0)
                 {
@@ -173,6 +177,24 @@ internal abstract class PipeConnection : ITransportConnection
                 }
 
                 writer.Advance(received);
+
+                // A receive that filled its buffer most likely left more waiting: the next one goes straight to the
+                // socket (no zero-byte wait) with a larger buffer, so a bulk transfer takes few large receives. A
+                // receive that drained the socket goes back to waiting without a buffer and, when it was small, to
+                // smaller buffers: an idle connection holds none.
+                if (received == buffer.Length)
+                {
+                    waitForData = false;
+                    receiveSize = Math.Min(receiveSize * 2, _maximumReceiveSize);
+                }
+                else
+                {
+                    waitForData = _waitForData;
+                    if (received < receiveSize / 4)
+                    {
+                        receiveSize = Math.Max(receiveSize / 2, _minimumReceiveSize);
+                    }
+                }
                 var flush = await writer.FlushAsync().ConfigureAwait(false);
 
                 // Completed: the application completed Input and wants no more. Cancelled: by Fail or DisposeAsync.

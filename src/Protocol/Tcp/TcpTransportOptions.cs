@@ -43,6 +43,11 @@ public sealed record TcpTransportOptions
     /// <summary>The smallest buffer a receive asks the pool for, and the pipes' minimum segment size.</summary>
     public int MinimumReceiveSize { get; init; } = 4096;
 
+    /// <summary>The largest buffer a receive asks the pool for. Receives start at <see cref="MinimumReceiveSize"/> and
+    /// double up to this while each one fills its buffer (a bulk transfer), so that one system call moves many
+    /// Noise frames; they shrink back when the socket runs dry.</summary>
+    public int MaximumReceiveSize { get; init; } = 128 * 1024;
+
     /// <summary>The pool the connection pipes take buffers from; null for <see cref="MemoryPool{T}.Shared"/>.</summary>
     public MemoryPool<byte>? MemoryPool { get; init; }
 
@@ -53,6 +58,7 @@ public sealed record TcpTransportOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxSendBufferSize, 1, nameof(MaxSendBufferSize));
         ArgumentOutOfRangeException.ThrowIfLessThan(ListenBacklog, 0, nameof(ListenBacklog));
         ArgumentOutOfRangeException.ThrowIfLessThan(MinimumReceiveSize, 1, nameof(MinimumReceiveSize));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaximumReceiveSize, 1, nameof(MaximumReceiveSize));
         if (KeepAlive is { } keepAlive && keepAlive < TimeSpan.FromSeconds(1))
         {
             throw new ArgumentOutOfRangeException(nameof(KeepAlive), keepAlive, "TCP keep-alive counts whole seconds; use at least 1 s or null");
