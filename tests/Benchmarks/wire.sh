@@ -6,10 +6,10 @@
 #   tests/Benchmarks/wire.sh [--no-build] [--size 1GiB] [--cs-conns 1000] [--js-conns 200] [--warmup 100] [--idle 10000] [--skip-js]
 #
 # Both processes of each pair share this machine's cores, so a figure is what one machine does for both ends.
-# Before the timed connections, each side opens and closes WARMUP connections untimed (JIT, pools), C# and js alike.
-# CPU columns are the user+system seconds both processes spent in the measured step (for connections, warm-up
-# included): unlike the wall-clock rate,
-# they hardly change when other work competes for the cores.
+# Warm-up, C# and js alike: before a timed transfer the client runs an untimed 64 MiB each way (on the same
+# connection for C#, in the same process for js); before the timed connections, WARMUP untimed ones.
+# CPU columns are the user+system seconds both processes spent in the measured step, warm-up included: unlike the
+# wall-clock rate, they hardly change when other work competes for the cores.
 # Needs: dotnet, node (npm ci done in tests/Interop/js). Everything listens on and dials 127.0.0.0/8 only.
 set -euo pipefail
 
@@ -121,12 +121,11 @@ cs_step() { # cs_step NAME ARGS...: runs a perf client step, sets STEP_CPU (both
 
 log "C#: starting toolnet node"
 start_cs_node cs
-cs_step warmup --upload 64MiB --download 64MiB
 log "C#: upload $SIZE"
-cs_step upload --upload "$BYTES"; CS_UP_CPU=$STEP_CPU
+cs_step upload --upload "$BYTES" --warmup-bytes 64MiB; CS_UP_CPU=$STEP_CPU
 CS_UP=$(json "$WORK/cs-upload.json" '(j.uploadBytes/j.uploadSeconds/1e6).toFixed(1)')
 log "C#: download $SIZE"
-cs_step download --download "$BYTES"; CS_DOWN_CPU=$STEP_CPU
+cs_step download --download "$BYTES" --warmup-bytes 64MiB; CS_DOWN_CPU=$STEP_CPU
 CS_DOWN=$(json "$WORK/cs-download.json" '(j.downloadBytes/j.downloadSeconds/1e6).toFixed(1)')
 log "C#: $CS_CONNS sequential connections"
 cs_step conns --connections "$CS_CONNS" --warmup "$WARMUP"; CS_CONN_CPU=$STEP_CPU

@@ -75,8 +75,9 @@ internal static class ClientCommands
         var download = new Option<string>("--download") { Description = "Bytes to download", DefaultValueFactory = _ => "0" };
         var connections = new Option<int>("--connections") { Description = "Instead: open and close N fresh connections in sequence and report handshakes per second" };
         var warmup = new Option<int>("--warmup") { Description = "With --connections: open and close this many connections first, untimed (JIT, pools)" };
+        var warmupBytes = new Option<string>("--warmup-bytes") { Description = "With --upload/--download: first run an untimed perf stream of this many bytes each way", DefaultValueFactory = _ => "0" };
         var logLevel = CommonOptions.LogLevel(LogLevel.Warning);
-        var command = new Command("perf", "Measure throughput (/perf/1.0.0) or connection setup rate against a node") { address, upload, download, connections, warmup, logLevel };
+        var command = new Command("perf", "Measure throughput (/perf/1.0.0) or connection setup rate against a node") { address, upload, download, connections, warmup, warmupBytes, logLevel };
         command.SetAction((parse, cancellationToken) => RunAsync(parse, address, logLevel, async (node, connection, output, ct) =>
         {
             var count = parse.GetValue(connections);
@@ -85,9 +86,15 @@ internal static class ClientCommands
                 return await MeasureConnectionsAsync(node, connection, count, Math.Max(0, parse.GetValue(warmup)), output, ct).ConfigureAwait(false);
             }
 
-            if (!ByteSize.TryParse(parse.GetValue(upload)!, out var up) || !ByteSize.TryParse(parse.GetValue(download)!, out var down))
+            if (!ByteSize.TryParse(parse.GetValue(upload)!, out var up) || !ByteSize.TryParse(parse.GetValue(download)!, out var down)
+                || !ByteSize.TryParse(parse.GetValue(warmupBytes)!, out var warm))
             {
-                return output.Fail("--upload and --download take a byte count such as 1GiB, 64MiB or 1000");
+                return output.Fail("--upload, --download and --warmup-bytes take a byte count such as 1GiB, 64MiB or 1000");
+            }
+
+            if (warm > 0)
+            {
+                await PerfService.PerfAsync(connection, warm, warm, ct).ConfigureAwait(false);
             }
 
             var result = await PerfService.PerfAsync(connection, up, down, ct).ConfigureAwait(false);
