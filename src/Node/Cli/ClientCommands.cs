@@ -74,19 +74,27 @@ internal static class ClientCommands
         var upload = new Option<string>("--upload") { Description = "Bytes to upload (e.g. 1GiB, 64MiB, 1000)", DefaultValueFactory = _ => "0" };
         var download = new Option<string>("--download") { Description = "Bytes to download", DefaultValueFactory = _ => "0" };
         var connections = new Option<int>("--connections") { Description = "Instead: open and close N fresh connections in sequence and report handshakes per second" };
+        var warmup = new Option<int>("--warmup") { Description = "With --connections: open and close this many connections first, untimed (JIT, pools)" };
+        var warmupBytes = new Option<string>("--warmup-bytes") { Description = "With --upload/--download: first run an untimed perf stream of this many bytes each way", DefaultValueFactory = _ => "0" };
         var logLevel = CommonOptions.LogLevel(LogLevel.Warning);
-        var command = new Command("perf", "Measure throughput (/perf/1.0.0) or connection setup rate against a node") { address, upload, download, connections, logLevel };
+        var command = new Command("perf", "Measure throughput (/perf/1.0.0) or connection setup rate against a node") { address, upload, download, connections, warmup, warmupBytes, logLevel };
         command.SetAction((parse, cancellationToken) => RunAsync(parse, address, logLevel, async (node, connection, output, ct) =>
         {
             var count = parse.GetValue(connections);
             if (count > 0)
             {
-                return await MeasureConnectionsAsync(node, connection, count, output, ct).ConfigureAwait(false);
+                return await MeasureConnectionsAsync(node, connection, count, Math.Max(0, parse.GetValue(warmup)), output, ct).ConfigureAwait(false);
             }
 
-            if (!ByteSize.TryParse(parse.GetValue(upload)!, out var up) || !ByteSize.TryParse(parse.GetValue(download)!, out var down))
+            if (!ByteSize.TryParse(parse.GetValue(upload)!, out var up) || !ByteSize.TryParse(parse.GetValue(download)!, out var down)
+                || !ByteSize.TryParse(parse.GetValue(warmupBytes)!, out var warm))
             {
-                return output.Fail("--upload and --download take a byte count such as 1GiB, 64MiB or 1000");
+                return output.Fail("--upload, --download and --warmup-bytes take a byte count such as 1GiB, 64MiB or 1000");
+            }
+
+            if (warm > 0)
+            {
+                await PerfService.PerfAsync(connection, warm, warm, ct).ConfigureAwait(false);
             }
 
             var result = await PerfService.PerfAsync(connection, up, down, ct).ConfigureAwait(false);
@@ -108,22 +116,27 @@ internal static class ClientCommands
         return command;
     }
 
-    private static async Task<int> MeasureConnectionsAsync(NodeServices node, IConnection first, int count, CommandOutput output, CancellationToken cancellationToken)
+    private static async Task<int> MeasureConnectionsAsync(NodeServices node, IConnection first, int count, int warmup, CommandOutput output, CancellationToken cancellationToken)
     {
         var address = first.RemoteAddress.WithPeerId(first.RemotePeer);
         await CloseAndWaitAsync(first).ConfigureAwait(false);
+        await OpenAndCloseAsync(node, address, warmup, cancellationToken).ConfigureAwait(false);
         var clock = Stopwatch.StartNew();
-        for (var i = 0; i < count; i++)
-        {
-            var connection = await node.Host.ConnectAsync(address, cancellationToken).ConfigureAwait(false);
-            await CloseAndWaitAsync(connection).ConfigureAwait(false);
-        }
-
+        await OpenAndCloseAsync(node, address, count, cancellationToken).ConfigureAwait(false);
         var seconds = clock.Elapsed.TotalSeconds;
         output.Write(
             new { connections = count, seconds, connectionsPerSecond = count / seconds },
             $"{count} connections (dial + noise + yamux + close) in {seconds:F3} s = {count / seconds:F1} per second");
         return 0;
+    }
+
+    private static async Task OpenAndCloseAsync(NodeServices node, Multiaddr address, int count, CancellationToken cancellationToken)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            var connection = await node.Host.ConnectAsync(address, cancellationToken).ConfigureAwait(false);
+            await CloseAndWaitAsync(connection).ConfigureAwait(false);
+        }
     }
 
     private static async Task CloseAndWaitAsync(IConnection connection)

@@ -49,7 +49,18 @@ internal sealed class Upgrader
         {
             SecuredChannel secured;
             string securityId;
-            if (raw.Direction == Direction.Outbound)
+            if (raw.Direction == Direction.Outbound && _security.Count == 1)
+            {
+                // With one security protocol to offer there is nothing to choose: the multistream header, the proposal
+                // and the first handshake message leave together, and the responder's echo arrives ahead of its
+                // handshake answer, which saves a round trip. After the echo the channel carries only the agreed
+                // protocol (connections/README.md, "multistream-select"); a responder without it answers "na", and
+                // the handshake fails with that.
+                securityId = _securityIds[0];
+                var proposed = MultistreamSelect.SelectLazily(raw, securityId);
+                secured = await _security[0].SecureOutboundAsync(proposed, expectedPeer, cancellationToken).ConfigureAwait(false);
+            }
+            else if (raw.Direction == Direction.Outbound)
             {
                 securityId = await MultistreamSelect.SelectAsync(raw, _securityIds, cancellationToken).ConfigureAwait(false);
                 secured = await SecurityFor(securityId).SecureOutboundAsync(raw, expectedPeer, cancellationToken).ConfigureAwait(false);

@@ -27,4 +27,9 @@ public static class NoiseConstants
 
     /// <summary>The maximum plaintext carried by one transport message: 65535 minus the 16-byte tag.</summary>
     public const int MaxPlaintextLength = MaxMessageLength - TagLength;
+
+    /// <summary>The plaintext ToolNet puts in a full transport message: 65518 bytes, so that the whole frame (2-byte
+    /// length prefix, ciphertext, 16-byte tag) is exactly 64 KiB on the wire and fills one pooled 64 KiB buffer. One
+    /// byte short of <see cref="MaxPlaintextLength"/>; any length up to that is valid on the wire.</summary>
+    public const int FramePlaintextLength = (64 * 1024) - 2 - TagLength;
 }

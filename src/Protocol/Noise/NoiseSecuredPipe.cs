@@ -7,8 +7,8 @@ namespace ToolNet.Protocol.Noise;
 /// <summary>
 /// A Noise-secured connection after the handshake: a plaintext <see cref="IDuplexPipe"/> over a raw transport pipe.
 /// A read loop decrypts frames from the transport into <see cref="Input"/>; a write loop takes what the application
-/// writes to <see cref="Output"/> and sends it in frames of at most 65519 plaintext bytes, encrypted straight into the
-/// transport's (pooled) buffers.
+/// writes to <see cref="Output"/> and sends it in frames of at most <see cref="NoiseConstants.FramePlaintextLength"/>
+/// plaintext bytes (exactly 64 KiB on the wire), encrypted straight into the transport's (pooled) buffers.
 /// <list type="bullet">
 /// <item>Completing <see cref="Output"/> flushes what is left and completes the transport output: a half-close.</item>
 /// <item>End of the transport input completes <see cref="Input"/>; sending goes on.</item>
@@ -21,7 +21,7 @@ namespace ToolNet.Protocol.Noise;
 public sealed partial class NoiseSecuredPipe : IDuplexPipe, IAsyncDisposable
 {
     // Plaintext encrypted per transport flush: bounds what one write-loop pass buffers in the transport.
-    private const int FlushThreshold = 4 * NoiseConstants.MaxPlaintextLength;
+    private const int FlushThreshold = 4 * NoiseConstants.FramePlaintextLength;
 
     // Readers run inline when the writer flushes: decrypted data goes on to the muxer's parser, and the muxer's
     // frames on to encryption and the socket, on the flushing thread instead of a thread-pool hop per flush. Both
@@ -158,7 +158,7 @@ public sealed partial class NoiseSecuredPipe : IDuplexPipe, IAsyncDisposable
                 var encrypted = 0L;
                 while (!buffer.IsEmpty && encrypted < FlushThreshold)
                 {
-                    var chunk = buffer.Slice(0, Math.Min(buffer.Length, NoiseConstants.MaxPlaintextLength));
+                    var chunk = buffer.Slice(0, Math.Min(buffer.Length, NoiseConstants.FramePlaintextLength));
                     NoiseFrameCodec.WriteFrame(transportOutput, _sender, chunk);
                     encrypted += chunk.Length;
                     buffer = buffer.Slice(chunk.End);

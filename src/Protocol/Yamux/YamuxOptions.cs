@@ -7,6 +7,10 @@ public sealed record YamuxOptions
     /// "Both sides assume the initial 256KB window").</summary>
     public const int SpecInitialWindowSize = 256 * 1024;
 
+    /// <summary>The default <see cref="MaxDataFrameSize"/>: 64 KiB less a Noise frame's length prefix (2) and tag (16)
+    /// and the yamux header (12).</summary>
+    public const int DefaultMaxDataFrameSize = (64 * 1024) - 2 - 16 - YamuxFrameHeader.Size;
+
     /// <summary>The default options.</summary>
     public static YamuxOptions Default { get; } = new();
 
@@ -28,8 +32,11 @@ public sealed record YamuxOptions
     /// allow an ACK backlog of 256 streams".</summary>
     public int MaxUnacknowledgedOutboundStreams { get; init; } = 256;
 
-    /// <summary>The largest data frame payload we send; longer writes are split, and streams take turns per frame.</summary>
-    public int MaxDataFrameSize { get; init; } = 64 * 1024;
+    /// <summary>The largest data frame payload we send; longer writes are split, and streams take turns per frame.
+    /// The default, 65506, makes a full frame with its 12-byte header exactly the plaintext of one full Noise transport
+    /// message as ToolNet sends it (65518 bytes, 64 KiB on the wire), so that bulk data is never split across two
+    /// Noise messages.</summary>
+    public int MaxDataFrameSize { get; init; } = DefaultMaxDataFrameSize;
 
     /// <summary>How many written-but-unsent bytes a stream's <c>Output</c> buffers before its FlushAsync waits.</summary>
     public int StreamSendBufferSize { get; init; } = 256 * 1024;

@@ -18,7 +18,9 @@ namespace ToolNet.Protocol.Yamux;
 /// </summary>
 public sealed class YamuxSession : IMuxedConnection
 {
-    private const int FlushThreshold = 64 * 1024;
+    // Frames written between flushes of the transport: every flush is a pass of the security layer and a send
+    // system call, so a bulk transfer flushes every four full frames (256 KiB).
+    private const int FlushThreshold = 4 * (YamuxOptions.DefaultMaxDataFrameSize + YamuxFrameHeader.Size);
 
     private readonly IDuplexPipe _transport;
     private readonly YamuxOptions _options;
