@@ -96,8 +96,20 @@ internal sealed class WebSocketTransportListener : ITransportListener
             while (true)
             {
                 await _handshakeSlots.WaitAsync(_stopping.Token).ConfigureAwait(false);
-                var socket = await TcpTransportListener.AcceptSocketAsync(_socket, () => _stopping.IsCancellationRequested, _stopping.Token)
-                    .ConfigureAwait(false);
+                Socket? socket;
+                try
+                {
+                    socket = await TcpTransportListener.AcceptSocketAsync(_socket, () => _stopping.IsCancellationRequested, _stopping.Token)
+                        .ConfigureAwait(false);
+                }
+                catch
+                {
+                    // Stopping cancels the accept (or a socket error ends it): the slot taken for it is free again,
+                    // or DisposeAsync would wait for it forever.
+                    _handshakeSlots.Release();
+                    throw;
+                }
+
                 if (socket is null)
                 {
                     _handshakeSlots.Release();
