@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using ToolNet.Protocol.Addressing;
+using ToolNet.Protocol.Core;
 using ToolNet.Protocol.Crypto;
 using ToolNet.Protocol.Echo;
 using ToolNet.Protocol.Host;
@@ -48,26 +49,29 @@ internal sealed class NodeServices : IAsyncDisposable
         CancellationToken cancellationToken)
     {
         var noise = new NoiseSecurity(identity, [YamuxMuxer.Id], loggerFactory.CreateLogger<NoiseSecurity>());
-        var host = new Libp2pHost(
-            new HostOptions
-            {
-                Identity = identity,
-                Transports = [new TcpTransport(), new WebSocketTransport()],
-                Security = [noise],
-                Muxers = [new YamuxMuxer(MuxerOptions)],
-                ListenAddresses = listen,
-            },
-            loggerFactory);
+        var options = new HostOptions
+        {
+            Identity = identity,
+            Transports = [new TcpTransport(), new WebSocketTransport()],
+            Security = [noise],
+            Muxers = [new YamuxMuxer(MuxerOptions)],
+            ListenAddresses = listen,
+        };
+        var host = new Libp2pHost(options, loggerFactory);
+
+        // Echo and perf are test services: a peer may use all the inbound streams a connection allows on them (the
+        // interop suite runs 100 echo streams at once), not just a protocol's default share.
+        var testServiceStreams = new StreamHandlerOptions { MaxInboundStreamsPerConnection = MuxerOptions.MaxInboundStreams };
         IdentifyService? identify = null;
         try
         {
             identify = new IdentifyService(host, identity, IdentifyOptions.Default, loggerFactory.CreateLogger<IdentifyService>());
             var node = new NodeServices(host, noise, identify, new PingService(host, logger: loggerFactory.CreateLogger<PingService>()));
-            node._services.Add(new EchoService(host, logger: loggerFactory.CreateLogger<EchoService>()));
+            node._services.Add(new EchoService(host, testServiceStreams, loggerFactory.CreateLogger<EchoService>()));
             if (enablePerf)
             {
                 // Perf lets a client make us send any number of bytes (perf.md "Security Considerations"): off unless asked for.
-                node._services.Add(new PerfService(host, logger: loggerFactory.CreateLogger<PerfService>()));
+                node._services.Add(new PerfService(host, testServiceStreams, loggerFactory.CreateLogger<PerfService>()));
             }
 
             await host.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -44,6 +44,7 @@ public sealed class IdentifyService : IAsyncDisposable
     private readonly CancellationTokenSource _lifetime = new();
     private readonly ConcurrentDictionary<Task, byte> _background = new();
     private readonly Lock _lock = new();
+    private readonly Dictionary<IConnection, Task<IdentifyResult>> _identifying = new(ReferenceEqualityComparer.Instance);
     private (IReadOnlyList<Multiaddr> Addresses, byte[] Envelope)? _signedRecord;
     private ulong _lastSeq;
     private (IReadOnlyList<string> Protocols, IReadOnlyList<Multiaddr> Addresses) _announced;
@@ -86,7 +87,13 @@ public sealed class IdentifyService : IAsyncDisposable
     /// <summary>
     /// Identifies the peer on <paramref name="connection"/>: asks for its identify message, checks it and records it
     /// in the peer store (key, protocols, agent and protocol version, addresses with <see cref="IdentifyOptions.AddressTtl"/>).
+    /// Calls for a connection whose identify is already under way (for example the one every new connection gets)
+    /// share that exchange rather than open a second identify stream: js-libp2p accepts one inbound identify stream
+    /// per connection and resets any other.
     /// </summary>
+    /// <param name="connection">The connection to identify the peer of.</param>
+    /// <param name="cancellationToken">Stops waiting; the exchange itself goes on, bounded by
+    /// <see cref="IdentifyOptions.Timeout"/>, for whoever else waits for it.</param>
     /// <exception cref="IdentifyException">The answer was malformed, or its public key is not the peer's.</exception>
     /// <exception cref="TimeoutException">No complete answer within <see cref="IdentifyOptions.Timeout"/>.</exception>
     /// <exception cref="IOException">The stream could not be opened (<see cref="Multistream.ProtocolNegotiationException"/>
@@ -95,24 +102,67 @@ public sealed class IdentifyService : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(connection);
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        using var timeout = StartTimeout(cancellationToken);
-        IdentifyMessage message;
-        try
+        TaskCompletionSource<IdentifyResult>? started = null;
+        Task<IdentifyResult> exchange;
+        lock (_lock)
         {
-            var stream = await connection.NewStreamAsync([ProtocolId], timeout.Token);
-            await using (stream)
+            if (!_identifying.TryGetValue(connection, out var running))
             {
-                message = await ReceiveAsync(stream, "identify", timeout.Token);
+                started = new TaskCompletionSource<IdentifyResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+                running = started.Task;
+                _identifying.Add(connection, running);
             }
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new TimeoutException($"identify of {connection.RemotePeer} took longer than {_options.Timeout}");
+
+            exchange = running;
         }
 
-        var result = Interpret(message, connection, "identify");
-        Record(result, isPush: false);
-        return result;
+        if (started is not null)
+        {
+            Track(ExchangeAsync(connection, started));
+        }
+
+        return await exchange.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>One identify exchange, completing <paramref name="outcome"/> for everyone waiting for it.</summary>
+    private async Task ExchangeAsync(IConnection connection, TaskCompletionSource<IdentifyResult> outcome)
+    {
+        try
+        {
+            using var timeout = StartTimeout(_lifetime.Token);
+            IdentifyMessage message;
+            try
+            {
+                var stream = await connection.NewStreamAsync([ProtocolId], timeout.Token);
+                await using (stream)
+                {
+                    message = await ReceiveAsync(stream, "identify", timeout.Token);
+                }
+            }
+            catch (OperationCanceledException) when (!_lifetime.IsCancellationRequested)
+            {
+                throw new TimeoutException($"identify of {connection.RemotePeer} took longer than {_options.Timeout}");
+            }
+
+            var result = Interpret(message, connection, "identify");
+            Record(result, isPush: false);
+            Finish(connection);
+            outcome.SetResult(result);
+        }
+        catch (Exception ex)
+        {
+            Finish(connection);
+            outcome.SetException(ex);
+        }
+    }
+
+    /// <summary>Ends the exchange under way on <paramref name="connection"/>: the next identify opens a new stream.</summary>
+    private void Finish(IConnection connection)
+    {
+        lock (_lock)
+        {
+            _identifying.Remove(connection);
+        }
     }
 
     /// <summary>Pushes our current identify message to the peer on <paramref name="connection"/>.</summary>
@@ -392,7 +442,7 @@ public sealed class IdentifyService : IAsyncDisposable
             return;
         }
 
-        var task = Task.Run(async () =>
+        Track(Task.Run(async () =>
         {
             try
             {
@@ -405,7 +455,12 @@ public sealed class IdentifyService : IAsyncDisposable
             {
                 IdentifyLog.ExchangeFailed(_logger, "Identify on connect", connection.RemotePeer, ex.Message);
             }
-        });
+        }));
+    }
+
+    /// <summary>Keeps <paramref name="task"/>, which must not fail, until it ends, so that disposing waits for it.</summary>
+    private void Track(Task task)
+    {
         _background.TryAdd(task, 0);
         task.ContinueWith(done => _background.TryRemove(done, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }

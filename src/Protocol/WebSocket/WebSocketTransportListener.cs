@@ -105,6 +105,8 @@ internal sealed class WebSocketTransportListener : ITransportListener
                 }
                 catch
                 {
+                    // Stopping cancels the accept (or a socket error ends it): the slot taken for it is free again,
+                    // or DisposeAsync would wait for it forever.
                     _handshakeSlots.Release();
                     throw;
                 }

@@ -62,6 +62,48 @@ public sealed class IdentifyServiceTests : TwoHostsTest
         Assert.Equal(A.PeerId, results[1].SignedPeerRecord!.PeerId);
     }
 
+    // Regression (found by the js-libp2p interop suite): js accepts one inbound identify stream per connection and
+    // resets any other, so an identify asked for while the one every new connection gets was under way failed.
+    [Fact]
+    public async Task Concurrent_identifies_of_one_connection_share_one_stream()
+    {
+        var release = new TaskCompletionSource();
+        AnswerIdentifyOnceReleased(release.Task);
+        var identified = 0;
+        _serviceA.PeerIdentified += (_, _) => Interlocked.Increment(ref identified);
+
+        var first = _serviceA.IdentifyAsync(AToB).AsTask();
+        var second = _serviceA.IdentifyAsync(AToB).AsTask();
+        release.SetResult();
+        var results = await Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Same(results[0], results[1]);
+        Assert.Equal(B.PeerId, results[0].Peer);
+        Assert.Equal(1, identified);
+        Assert.Single(OpenedIdentifyStreams());
+
+        // Once it has ended, the next identify is a new exchange.
+        await _serviceA.IdentifyAsync(AToB);
+        Assert.Equal(2, OpenedIdentifyStreams().Length);
+    }
+
+    [Fact]
+    public async Task A_caller_that_stops_waiting_leaves_a_shared_identify_running_for_the_others()
+    {
+        var release = new TaskCompletionSource();
+        AnswerIdentifyOnceReleased(release.Task);
+        using var impatient = new CancellationTokenSource();
+
+        var abandoned = _serviceA.IdentifyAsync(AToB, impatient.Token).AsTask();
+        var patient = _serviceA.IdentifyAsync(AToB).AsTask();
+        await impatient.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
+        release.SetResult();
+
+        Assert.Equal(B.PeerId, (await patient.WaitAsync(TimeSpan.FromSeconds(30))).Peer);
+        Assert.Single(OpenedIdentifyStreams());
+    }
+
     [Fact]
     public async Task A_push_updates_only_the_fields_it_carries()
     {
@@ -278,6 +320,23 @@ public sealed class IdentifyServiceTests : TwoHostsTest
         await stream.CloseWriteAsync();
         await IdentifySession.WaitForRemoteCloseAsync(stream.Input);
         await A.WhenHandlersDoneAsync();
+    }
+
+    /// <summary>B answers identify as usual, but only once <paramref name="release"/> completes.</summary>
+    private void AnswerIdentifyOnceReleased(Task release) =>
+        AnswerIdentify(async (stream, ct) =>
+        {
+            await release;
+            await IdentifySession.SendAsync(stream.Output, _serviceB.CreateMessage(stream.Connection), ct);
+            await stream.CloseWriteAsync(ct);
+        });
+
+    private string[] OpenedIdentifyStreams()
+    {
+        lock (AToB.OpenedProtocols)
+        {
+            return [.. AToB.OpenedProtocols.Where(p => p == IdentifyService.ProtocolId)];
+        }
     }
 
     private void AnswerIdentifyWith(IdentifyMessage message) =>
