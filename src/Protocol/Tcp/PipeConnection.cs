@@ -35,9 +35,15 @@ internal abstract class PipeConnection : ITransportConnection
     private int _disposed;
     private volatile bool _closingLocally;
 
+    /// <param name="pool">Where the pipes take their buffers from.</param>
     /// <param name="onClosed">Called once, after the transport is closed and both loops have ended.</param>
     protected PipeConnection(
-        Multiaddr localAddress, Multiaddr remoteAddress, Direction direction, TcpTransportOptions options, Action<PipeConnection>? onClosed)
+        Multiaddr localAddress,
+        Multiaddr remoteAddress,
+        Direction direction,
+        TcpTransportOptions options,
+        MemoryPool<byte> pool,
+        Action<PipeConnection>? onClosed)
     {
         LocalAddress = localAddress;
         RemoteAddress = remoteAddress;
@@ -45,7 +51,6 @@ internal abstract class PipeConnection : ITransportConnection
         _onClosed = onClosed;
         _minimumReceiveSize = options.MinimumReceiveSize;
         _waitForData = options.WaitForDataBeforeAllocatingBuffer;
-        var pool = options.MemoryPool ?? MemoryPool<byte>.Shared;
 
         // Application-side continuations run on the thread pool. The send loop runs inline when the application
         // flushes: it only starts a socket send, which does not block, and spares a thread hop per flush.

@@ -43,7 +43,8 @@ public sealed record TcpTransportOptions
     /// <summary>The smallest buffer a receive asks the pool for, and the pipes' minimum segment size.</summary>
     public int MinimumReceiveSize { get; init; } = 4096;
 
-    /// <summary>The pool the connection pipes take buffers from; null for <see cref="MemoryPool{T}.Shared"/>.</summary>
+    /// <summary>The pool the connection pipes take buffers from; null for a pool of pinned 4 KiB blocks that the
+    /// transport owns and shares between its connections (keeping up to 64 MiB of returned blocks for reuse).</summary>
     public MemoryPool<byte>? MemoryPool { get; init; }
 
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> for a value no socket could use.</summary>
