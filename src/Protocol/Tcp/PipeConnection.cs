@@ -52,8 +52,9 @@ internal abstract class PipeConnection : ITransportConnection
         _minimumReceiveSize = options.MinimumReceiveSize;
         _waitForData = options.WaitForDataBeforeAllocatingBuffer;
 
-        // Application-side continuations run on the thread pool. The send loop runs inline when the application
-        // flushes: it only starts a socket send, which does not block, and spares a thread hop per flush.
+        // The application's reads and the resumption of paused writers run on the thread pool. The send loop runs
+        // inline when the application flushes: it only starts a send, which does not block, and spares a thread hop
+        // per flush.
         _input = CreatePipe(pool, PipeScheduler.ThreadPool, options.MaxReceiveBufferSize, options.MinimumReceiveSize);
         _output = CreatePipe(pool, PipeScheduler.Inline, options.MaxSendBufferSize, options.MinimumReceiveSize);
     }
@@ -121,8 +122,8 @@ internal abstract class PipeConnection : ITransportConnection
     protected virtual IOException DescribeFailure(Exception error, string operation) =>
         error as IOException ?? new IOException($"{operation} on the connection with {RemoteAddress} failed: {error.Message}", error);
 
-    /// <summary>A pipe whose writer pauses at <paramref name="limit"/> unread bytes and resumes below half of it;
-    /// application-side continuations run on the thread pool.</summary>
+    /// <summary>A pipe whose writer pauses at <paramref name="limit"/> unread bytes and resumes (on the thread pool)
+    /// below half of it.</summary>
     private static Pipe CreatePipe(MemoryPool<byte> pool, PipeScheduler readerScheduler, long limit, int minimumSegmentSize) =>
         new(new PipeOptions(
             pool,

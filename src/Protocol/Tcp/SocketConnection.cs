@@ -103,6 +103,8 @@ internal sealed class SocketConnection : PipeConnection
         _socket.Dispose();
     }
 
+    // .NET turns a close that cancels a pending receive into an abortive one (a RST, dropping data still in the
+    // kernel's send buffer) unless the send side was shut down first, which the graceful path always does.
     protected override void CloseTransport() => _socket.Dispose();
 
     protected override IOException DescribeFailure(Exception error, string operation) => error switch
