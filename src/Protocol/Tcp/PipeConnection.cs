@@ -36,9 +36,15 @@ internal abstract class PipeConnection : ITransportConnection
     private int _disposed;
     private volatile bool _closingLocally;
 
+    /// <param name="pool">Where the pipes take their buffers from.</param>
     /// <param name="onClosed">Called once, after the transport is closed and both loops have ended.</param>
     protected PipeConnection(
-        Multiaddr localAddress, Multiaddr remoteAddress, Direction direction, TcpTransportOptions options, Action<PipeConnection>? onClosed)
+        Multiaddr localAddress,
+        Multiaddr remoteAddress,
+        Direction direction,
+        TcpTransportOptions options,
+        MemoryPool<byte> pool,
+        Action<PipeConnection>? onClosed)
     {
         LocalAddress = localAddress;
         RemoteAddress = remoteAddress;
@@ -47,10 +53,10 @@ internal abstract class PipeConnection : ITransportConnection
         _minimumReceiveSize = options.MinimumReceiveSize;
         _maximumReceiveSize = Math.Max(options.MinimumReceiveSize, options.MaximumReceiveSize);
         _waitForData = options.WaitForDataBeforeAllocatingBuffer;
-        var pool = options.MemoryPool ?? MemoryPool<byte>.Shared;
 
-        // Application-side continuations run on the thread pool. The send loop runs inline when the application
-        // flushes: it only starts a socket send, which does not block, and spares a thread hop per flush.
+        // The application's reads and the resumption of paused writers run on the thread pool. The send loop runs
+        // inline when the application flushes: it only starts a send, which does not block, and spares a thread hop
+        // per flush.
         _input = CreatePipe(pool, PipeScheduler.ThreadPool, options.MaxReceiveBufferSize, options.MinimumReceiveSize);
         _output = CreatePipe(pool, PipeScheduler.Inline, options.MaxSendBufferSize, options.MinimumReceiveSize);
     }
@@ -118,8 +124,8 @@ internal abstract class PipeConnection : ITransportConnection
     protected virtual IOException DescribeFailure(Exception error, string operation) =>
         error as IOException ?? new IOException($"{operation} on the connection with {RemoteAddress} failed: {error.Message}", error);
 
-    /// <summary>A pipe whose writer pauses at <paramref name="limit"/> unread bytes and resumes below half of it;
-    /// application-side continuations run on the thread pool.</summary>
+    /// <summary>A pipe whose writer pauses at <paramref name="limit"/> unread bytes and resumes (on the thread pool)
+    /// below half of it.</summary>
     private static Pipe CreatePipe(MemoryPool<byte> pool, PipeScheduler readerScheduler, long limit, int minimumSegmentSize) =>
         new(new PipeOptions(
             pool,

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using ToolNet.Protocol.Addressing;
 using ToolNet.Protocol.Core;
 
@@ -17,12 +18,18 @@ internal sealed class SocketConnection : PipeConnection
     private readonly SocketSenderPool _senders;
 
     public SocketConnection(
-        Socket socket, Direction direction, TcpTransportOptions options, SocketSenderPool senders, Action<PipeConnection>? onClosed = null)
+        Socket socket,
+        Direction direction,
+        TcpTransportOptions options,
+        MemoryPool<byte> pool,
+        SocketSenderPool senders,
+        Action<PipeConnection>? onClosed = null)
         : base(
             Multiaddr.FromIPEndPoint((IPEndPoint)socket.LocalEndPoint!),
             Multiaddr.FromIPEndPoint((IPEndPoint)socket.RemoteEndPoint!),
             direction,
             options,
+            pool,
             onClosed)
     {
         _socket = socket;
@@ -30,6 +37,7 @@ internal sealed class SocketConnection : PipeConnection
         Start();
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     protected override async ValueTask<bool> WaitForDataAsync()
     {
         // Completes when data or the FIN arrives (on Unix .NET peeks one byte), without a buffer.
@@ -39,6 +47,7 @@ internal sealed class SocketConnection : PipeConnection
 
     protected override ValueTask<int> ReceiveAsync(Memory<byte> buffer) => _socket.ReceiveAsync(buffer, SocketFlags.None);
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     protected override async ValueTask SendAsync(ReadOnlySequence<byte> buffer)
     {
         while (!buffer.IsEmpty)
@@ -69,7 +78,7 @@ internal sealed class SocketConnection : PipeConnection
                 }
             }
 
-            // A stream socket's send completes when everything was sent; stay correct if a platform stops short.
+            // A gathered send takes at most 8 segments; and should a platform's send stop short, the rest follows.
             buffer = buffer.Slice(sent);
         }
     }
@@ -94,6 +103,8 @@ internal sealed class SocketConnection : PipeConnection
         _socket.Dispose();
     }
 
+    // .NET turns a close that cancels a pending receive into an abortive one (a RST, dropping data still in the
+    // kernel's send buffer) unless the send side was shut down first, which the graceful path always does.
     protected override void CloseTransport() => _socket.Dispose();
 
     protected override IOException DescribeFailure(Exception error, string operation) => error switch

@@ -7,8 +7,8 @@ using System.Threading.Tasks.Sources;
 namespace ToolNet.Protocol.Tcp;
 
 /// <summary>
-/// A reusable gathering send: one <c>sendmsg</c> for all segments of a <see cref="ReadOnlySequence{T}"/>, with no
-/// copy and no allocation per send (the awaitable is this object). Kestrel's <c>SocketSender</c> idea.
+/// A reusable gathering send: one <c>sendmsg</c> for several segments of a <see cref="ReadOnlySequence{T}"/>, with
+/// no copy and no allocation per send (the awaitable is this object). Kestrel's <c>SocketSender</c> idea.
 /// </summary>
 internal sealed class SocketSender : SocketAsyncEventArgs, IValueTaskSource<int>
 {
@@ -20,8 +20,13 @@ internal sealed class SocketSender : SocketAsyncEventArgs, IValueTaskSource<int>
     {
     }
 
-    /// <summary>Sends <paramref name="buffer"/> as one gathered write when every segment is array-backed; returns
-    /// false (sending nothing) when one is not.</summary>
+    /// <summary>The most segments gathered into one send. .NET on Unix builds the I/O vector for up to 8 buffers on
+    /// the stack and allocates arrays for more, so larger sequences go out 8 segments (32 KiB of pipe blocks) at a
+    /// time.</summary>
+    public const int MaxSegmentsPerSend = 8;
+
+    /// <summary>Sends the first segments of <paramref name="buffer"/> (up to <see cref="MaxSegmentsPerSend"/>) as one
+    /// gathered write when they are array-backed; returns false (sending nothing) when one is not.</summary>
     public bool TrySend(Socket socket, in ReadOnlySequence<byte> buffer, out ValueTask<int> sent)
     {
         sent = default;
@@ -35,6 +40,10 @@ internal sealed class SocketSender : SocketAsyncEventArgs, IValueTaskSource<int>
             }
 
             _segments.Add(array);
+            if (_segments.Count == MaxSegmentsPerSend)
+            {
+                break;
+            }
         }
 
         BufferList = _segments;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net.Sockets;
 using ToolNet.Protocol.Addressing;
 using ToolNet.Protocol.Core;
@@ -14,6 +15,7 @@ public sealed class TcpTransport : ITransport
 {
     private readonly TcpTransportOptions _options;
     private readonly SocketSenderPool _senders = new();
+    private readonly MemoryPool<byte> _pool;
     private readonly Action<PipeConnection> _onClosed;
     private int _openConnections;
 
@@ -22,6 +24,7 @@ public sealed class TcpTransport : ITransport
     {
         _options = options ?? TcpTransportOptions.Default;
         _options.Validate();
+        _pool = _options.MemoryPool ?? new PinnedBlockMemoryPool();
         _onClosed = _ => Interlocked.Decrement(ref _openConnections);
     }
 
@@ -83,7 +86,7 @@ public sealed class TcpTransport : ITransport
                 TcpSockets.ConfigureConnected(socket, _options);
             }
 
-            return new SocketConnection(socket, direction, _options, _senders, _onClosed);
+            return new SocketConnection(socket, direction, _options, _pool, _senders, _onClosed);
         }
         catch
         {

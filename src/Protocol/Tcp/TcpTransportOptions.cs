@@ -48,7 +48,8 @@ public sealed record TcpTransportOptions
     /// Noise frames; they shrink back when the socket runs dry.</summary>
     public int MaximumReceiveSize { get; init; } = 128 * 1024;
 
-    /// <summary>The pool the connection pipes take buffers from; null for <see cref="MemoryPool{T}.Shared"/>.</summary>
+    /// <summary>The pool the connection pipes take buffers from; null for a pool of pinned 4 KiB blocks that the
+    /// transport owns and shares between its connections (keeping up to 64 MiB of returned blocks for reuse).</summary>
     public MemoryPool<byte>? MemoryPool { get; init; }
 
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> for a value no socket could use.</summary>

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Net.WebSockets;
 using ToolNet.Protocol.Addressing;
 using ToolNet.Protocol.Core;
@@ -33,8 +34,9 @@ internal sealed class WebSocketConnection : PipeConnection
         Multiaddr remoteAddress,
         Direction direction,
         WebSocketTransportOptions options,
+        MemoryPool<byte> pool,
         Action<PipeConnection>? onClosed)
-        : base(localAddress, remoteAddress, direction, options.Tcp, onClosed)
+        : base(localAddress, remoteAddress, direction, options.Tcp, pool, onClosed)
     {
         _socket = socket;
         _maxMessageSize = options.MaxMessageSize;
@@ -46,6 +48,7 @@ internal sealed class WebSocketConnection : PipeConnection
         Start();
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     protected override async ValueTask<bool> WaitForDataAsync()
     {
         while (true)
@@ -66,6 +69,7 @@ internal sealed class WebSocketConnection : PipeConnection
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     protected override async ValueTask<int> ReceiveAsync(Memory<byte> buffer)
     {
         while (true)
@@ -83,6 +87,7 @@ internal sealed class WebSocketConnection : PipeConnection
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     protected override async ValueTask SendAsync(ReadOnlySequence<byte> buffer)
     {
         var remaining = buffer.Length;

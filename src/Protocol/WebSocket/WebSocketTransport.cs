@@ -23,6 +23,7 @@ public sealed class WebSocketTransport : ITransport
     private readonly WebSocketTransportOptions _options;
     private readonly ILogger _logger;
     private readonly Action<PipeConnection> _onClosed;
+    private readonly MemoryPool<byte> _pool;
     private int _openConnections;
 
     /// <summary>A WebSocket transport with <paramref name="options"/> (<see cref="WebSocketTransportOptions.Default"/>
@@ -31,6 +32,7 @@ public sealed class WebSocketTransport : ITransport
     {
         _options = options ?? WebSocketTransportOptions.Default;
         _options.Validate();
+        _pool = _options.Tcp.MemoryPool ?? new PinnedBlockMemoryPool();
         _logger = logger ?? (ILogger)NullLogger.Instance;
         _onClosed = _ => Interlocked.Decrement(ref _openConnections);
     }
@@ -252,7 +254,7 @@ public sealed class WebSocketTransport : ITransport
         try
         {
             var stream = new PrefixedNetworkStream(socket, leftover);
-            return new WebSocketConnection(socket, stream, WithWs(socket.LocalEndPoint), WithWs(socket.RemoteEndPoint), direction, _options, _onClosed);
+            return new WebSocketConnection(socket, stream, WithWs(socket.LocalEndPoint), WithWs(socket.RemoteEndPoint), direction, _options, _pool, _onClosed);
         }
         catch
         {

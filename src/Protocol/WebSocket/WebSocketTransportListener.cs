@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using ToolNet.Protocol.Addressing;
 using ToolNet.Protocol.Core;
@@ -52,13 +53,15 @@ internal sealed class WebSocketTransportListener : ITransportListener
         {
             return await _accepted.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (ChannelClosedException e) when (e.InnerException is null)
-        {
-            return null;
-        }
         catch (ChannelClosedException e)
         {
-            throw e.InnerException!;
+            // Closed by the listener's disposal, or by a failure of the accept loop: rethrow that as it was.
+            if (e.InnerException is { } failure)
+            {
+                ExceptionDispatchInfo.Throw(failure);
+            }
+
+            return null;
         }
     }
 

@@ -274,6 +274,26 @@ public abstract class TransportConformanceTests
         Assert.Equal(sent, received.Hash);
     }
 
+    [Theory]
+    [InlineData(true, 0)]
+    [InlineData(false, 2)]
+    public async Task An_idle_connection_holds_a_receive_buffer_only_when_not_waiting_for_data_first(bool waitForData, int heldWhenIdle)
+    {
+        var pool = new CountingMemoryPool();
+        var options = new TcpTransportOptions { MemoryPool = pool, WaitForDataBeforeAllocatingBuffer = waitForData };
+        await using var pair = await ConnectAsync(CreateTransport(options), $"/ip4/127.0.0.1/tcp/0{Suffix}");
+        await AssertEchoesAsync(pair);
+
+        // Once everything sent was read, each end's receive loop waits for more: with a zero-byte receive it holds
+        // nothing, otherwise the buffer it receives into.
+        while (pool.Outstanding != heldWhenIdle)
+        {
+            await Task.Delay(10, Guard());
+        }
+
+        Assert.True(pool.Rented >= 2);
+    }
+
     /// <summary>Waits until the connection has closed its transport and both its loops have ended.</summary>
     protected static async Task Completion(ITransportConnection connection) =>
         await ((PipeConnection)connection).Completion.WaitAsync(Guard());
@@ -317,6 +337,43 @@ public abstract class TransportConformanceTests
         var length = result.Buffer.Length;
         reader.AdvanceTo(result.Buffer.Start);
         return length;
+    }
+
+    /// <summary>A memory pool that counts the buffers rented and not yet returned.</summary>
+    private sealed class CountingMemoryPool : MemoryPool<byte>
+    {
+        private int _outstanding;
+        private int _rented;
+
+        public int Outstanding => Volatile.Read(ref _outstanding);
+
+        public int Rented => Volatile.Read(ref _rented);
+
+        public override int MaxBufferSize => 4096;
+
+        public override IMemoryOwner<byte> Rent(int minBufferSize = -1)
+        {
+            Interlocked.Increment(ref _rented);
+            Interlocked.Increment(ref _outstanding);
+            return new Owner(this, new byte[MaxBufferSize]);
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+        }
+
+        private sealed class Owner(CountingMemoryPool pool, byte[] array) : IMemoryOwner<byte>
+        {
+            private int _disposed;
+
+            public Memory<byte> Memory => array;
+
+            public void Dispose()
+            {
+                Assert.Equal(0, Interlocked.Exchange(ref _disposed, 1));
+                Interlocked.Decrement(ref pool._outstanding);
+            }
+        }
     }
 
     /// <summary>Writes pseudo-random bytes in 64 KiB flushes and says when a flush is waiting.</summary>

@@ -56,7 +56,7 @@ internal sealed class RawWebSocketPeer(Socket socket) : IDisposable
         Assert.Null(WebSocketHandshake.CheckResponse(response!, key));
     }
 
-    /// <summary>Reads an HTTP response head; null when the connection ends first.</summary>
+    /// <summary>Reads an HTTP response head; null when the connection ends (or is reset) first.</summary>
     public async Task<HttpResponseHead?> ReadResponseAsync()
     {
         while (true)
@@ -68,8 +68,17 @@ internal sealed class RawWebSocketPeer(Socket socket) : IDisposable
                 return head;
             }
 
-            if (!await ReceiveMoreAsync())
+            try
             {
+                if (!await ReceiveMoreAsync())
+                {
+                    return null;
+                }
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
+            {
+                // .NET closes a socket abortively when the close cancels a pending receive (a handshake that
+                // timed out), so a dropped client may see a reset rather than a FIN.
                 return null;
             }
         }
