@@ -109,7 +109,12 @@ public class NoiseSecuredPipeTests
             }
         }
 
-        Assert.Equal([65535L, 65535L, 65535L, 1016L], messageLengths);
+        // Full frames carry FramePlaintextLength (a whole frame is then exactly 64 KiB on the wire), never more
+        // than the 65519 the spec allows; the rest goes in a last, short frame.
+        const long full = NoiseConstants.FramePlaintextLength + NoiseConstants.TagLength;
+        var rest = data.Length - (3L * NoiseConstants.FramePlaintextLength) + NoiseConstants.TagLength;
+        Assert.Equal([full, full, full, rest], messageLengths);
+        Assert.All(messageLengths, length => Assert.True(length <= NoiseConstants.MaxMessageLength));
         Assert.Equal(data, received.WrittenSpan.ToArray());
     }
 
