@@ -34,6 +34,14 @@ public static class IdentityFile
             return await LoadAsync(path, cancellationToken).ConfigureAwait(false);
         }
 
+        // Creators take turns under an exclusive lock on a side file (FileShare.None is an flock on Unix, released if
+        // the process dies), so two processes starting at once end up with the same key: the second finds the file.
+        await using var creationLock = await LockForCreationAsync(path, cancellationToken).ConfigureAwait(false);
+        if (Exists(path))
+        {
+            return await LoadAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+
         var key = Ed25519PrivateKey.Generate();
         if (await TryCreateAsync(path, key, cancellationToken).ConfigureAwait(false))
         {
@@ -153,6 +161,50 @@ public static class IdentityFile
             if (File.Exists(temporary))
             {
                 File.Delete(temporary);
+            }
+        }
+    }
+
+    private static async Task<FileStream> LockForCreationAsync(string path, CancellationToken cancellationToken)
+    {
+        var lockPath = Path.GetFullPath(path) + ".lock";
+        var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = OwnerOnly;
+        }
+
+        while (true)
+        {
+            try
+            {
+                var directory = Path.GetDirectoryName(lockPath)!;
+                if (!Directory.Exists(directory))
+                {
+                    if (OperatingSystem.IsWindows())
+                    {
+                        Directory.CreateDirectory(directory);
+                    }
+                    else
+                    {
+                        Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                    }
+                }
+
+                return new FileStream(lockPath, options);
+            }
+            catch (IOException e) when (e is DirectoryNotFoundException or PathTooLongException)
+            {
+                throw new IdentityFileException(path, $"cannot be created: {e.Message}", e);
+            }
+            catch (IOException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // Another creator holds the lock; it finishes in milliseconds.
+                await Task.Delay(TimeSpan.FromMilliseconds(10), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new IdentityFileException(path, $"cannot be created: {e.Message}", e);
             }
         }
     }

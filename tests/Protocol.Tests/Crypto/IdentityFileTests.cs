@@ -30,7 +30,7 @@ public sealed class IdentityFileTests : IDisposable
         Assert.Equal(OwnerReadWrite, File.GetUnixFileMode(KeyPath));
         Assert.Equal(created.ToProtobuf(), await File.ReadAllBytesAsync(KeyPath));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(_directory));
-        Assert.Equal([KeyPath], Directory.GetFiles(_directory));
+        Assert.Equal([KeyPath, KeyPath + ".lock"], Directory.GetFiles(_directory).Order(StringComparer.Ordinal));
 
         var loaded = await IdentityFile.LoadAsync(KeyPath);
         var loadedAgain = await IdentityFile.LoadOrCreateAsync(KeyPath);
@@ -152,7 +152,8 @@ public sealed class IdentityFileTests : IDisposable
 
         Assert.All(keys, key => Assert.Equal(keys[0], key));
         Assert.Equal(keys[0].ToProtobuf(), await File.ReadAllBytesAsync(KeyPath));
-        Assert.Equal([KeyPath], Directory.GetFiles(_directory));
+        // The key and the lock file creators take turns on; no temporary file is left behind.
+        Assert.Equal([KeyPath, KeyPath + ".lock"], Directory.GetFiles(_directory).Order(StringComparer.Ordinal));
     }
 
     private void WriteKeyFile(byte[] content, UnixFileMode mode)
