@@ -13,11 +13,13 @@ internal sealed class JsPeer : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly ConcurrentDictionary<int, TaskCompletionSource<JsonObject>> _pending = new();
-    private readonly ConcurrentQueue<JsonObject> _events = new();
-    private readonly SemaphoreSlim _eventSignal = new(0);
+    private readonly Lock _eventsLock = new();
+    private readonly List<JsonObject> _events = [];
+    private TaskCompletionSource _nextEvent = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<JsonObject> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _readLoop;
     private readonly Task<string> _stderr;
+    private readonly SemaphoreSlim _stdinLock = new(1, 1);
     private int _nextId;
 
     private JsPeer(Process process)
@@ -30,6 +32,9 @@ internal sealed class JsPeer : IAsyncDisposable
     public string PeerId { get; private set; } = "";
 
     public IReadOnlyList<string> Addresses { get; private set; } = [];
+
+    /// <summary>The protocols js announced in its `ready` event.</summary>
+    public IReadOnlyList<string> Protocols { get; private set; } = [];
 
     public string TcpAddress => Addresses.First(a => !a.Contains("/ws", StringComparison.Ordinal));
 
@@ -83,11 +88,19 @@ internal sealed class JsPeer : IAsyncDisposable
 
         peer.PeerId = ready["peerId"]!.GetValue<string>();
         peer.Addresses = [.. ready["addrs"]!.AsArray().Select(a => a!.GetValue<string>())];
+        peer.Protocols = [.. ready["protocols"]!.AsArray().Select(p => p!.GetValue<string>())];
         return peer;
     }
 
     /// <summary>Sends a command and waits for its reply; throws with js's error when it fails.</summary>
-    public async Task<JsonObject> CommandAsync(string cmd, object? arguments = null, TimeSpan? timeout = null)
+    public Task<JsonObject> CommandAsync(string cmd, object? arguments = null, TimeSpan? timeout = null) =>
+        CommandAsync(cmd, arguments, CancellationToken.None, timeout);
+
+    /// <summary>
+    /// Sends a command and waits for its reply (at most <paramref name="timeout"/>, 120 s by default, or until
+    /// <paramref name="cancellationToken"/>); throws <see cref="JsPeerException"/> with js's error when it fails.
+    /// </summary>
+    public async Task<JsonObject> CommandAsync(string cmd, object? arguments, CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
         var id = Interlocked.Increment(ref _nextId);
         var message = arguments is null ? new JsonObject() : JsonSerializer.SerializeToNode(arguments)!.AsObject();
@@ -95,52 +108,84 @@ internal sealed class JsPeer : IAsyncDisposable
         message["cmd"] = cmd;
         var reply = new TaskCompletionSource<JsonObject>(TaskCreationOptions.RunContinuationsAsynchronously);
         _pending[id] = reply;
-        await _process.StandardInput.WriteLineAsync(message.ToJsonString());
-        await _process.StandardInput.FlushAsync();
-        var result = await reply.Task.WaitAsync(timeout ?? TimeSpan.FromSeconds(120));
-        if (result["ok"]?.GetValue<bool>() != true)
-        {
-            throw new JsPeerException($"js {cmd} failed: {result["error"]}");
-        }
-
-        return result;
-    }
-
-    /// <summary>Waits for the next event matching <paramref name="predicate"/> (events seen before also count).</summary>
-    public async Task<JsonObject> WaitForEventAsync(Func<JsonObject, bool> predicate, TimeSpan? timeout = null)
-    {
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
-        var seen = new List<JsonObject>();
         try
         {
-            while (true)
+            await _stdinLock.WaitAsync(cancellationToken);
+            try
             {
-                while (_events.TryDequeue(out var e))
+                await _process.StandardInput.WriteLineAsync(message.ToJsonString());
+                await _process.StandardInput.FlushAsync(cancellationToken);
+            }
+            finally
+            {
+                _stdinLock.Release();
+            }
+
+            var result = await reply.Task.WaitAsync(timeout ?? TimeSpan.FromSeconds(120), cancellationToken);
+            if (result["ok"]?.GetValue<bool>() != true)
+            {
+                throw new JsPeerException($"js {cmd} failed: {result["error"]}");
+            }
+
+            return result;
+        }
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+        {
+            throw new TimeoutException($"js {cmd} ({message.ToJsonString()}) got no reply in time", e);
+        }
+        finally
+        {
+            _pending.TryRemove(id, out _);
+        }
+    }
+
+    /// <summary>Waits for an event matching <paramref name="predicate"/>; events seen before the call count too.</summary>
+    public Task<JsonObject> WaitForEventAsync(Func<JsonObject, bool> predicate, TimeSpan? timeout = null) =>
+        WaitForEventAsync(predicate, CancellationToken.None, timeout);
+
+    /// <summary>Waits for an event matching <paramref name="predicate"/>; events seen before the call count too.</summary>
+    public async Task<JsonObject> WaitForEventAsync(Func<JsonObject, bool> predicate, CancellationToken cancellationToken, TimeSpan? timeout = null)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cts.CancelAfter(timeout ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            Task next;
+            lock (_eventsLock)
+            {
+                if (_events.FirstOrDefault(predicate) is { } match)
                 {
-                    if (predicate(e))
-                    {
-                        foreach (var other in seen)
-                        {
-                            _events.Enqueue(other);
-                        }
-
-                        return e;
-                    }
-
-                    seen.Add(e);
+                    return match;
                 }
 
-                await _eventSignal.WaitAsync(cts.Token);
+                next = _nextEvent.Task;
+            }
+
+            try
+            {
+                await next.WaitAsync(cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException("no matching js event; saw: " + string.Join(" | ", Events.Select(e => e.ToJsonString())));
             }
         }
-        catch (OperationCanceledException)
+    }
+
+    /// <summary>Every event js wrote so far, in order.</summary>
+    public IReadOnlyList<JsonObject> Events
+    {
+        get
         {
-            throw new TimeoutException("no matching js event; saw: " + string.Join(" | ", seen.Select(e => e.ToJsonString())));
+            lock (_eventsLock)
+            {
+                return [.. _events];
+            }
         }
     }
 
     /// <summary>Every `error` event js reported (an interop test fails on any).</summary>
-    public IReadOnlyList<JsonObject> Errors => [.. _events.Where(e => e["event"]?.GetValue<string>() == "error")];
+    public IReadOnlyList<JsonObject> Errors => [.. Events.Where(e => e["event"]?.GetValue<string>() == "error")];
 
     public async ValueTask DisposeAsync() => await StopAndGetStderrAsync();
 
@@ -158,7 +203,9 @@ internal sealed class JsPeer : IAsyncDisposable
         }
 
         var stderr = await _stderr;
+        await _readLoop;
         _process.Dispose();
+        _stdinLock.Dispose();
         return stderr;
     }
 
@@ -177,8 +224,15 @@ internal sealed class JsPeer : IAsyncDisposable
             }
             else if (message["event"] is not null)
             {
-                _events.Enqueue(message);
-                _eventSignal.Release();
+                TaskCompletionSource signal;
+                lock (_eventsLock)
+                {
+                    _events.Add(message);
+                    signal = _nextEvent;
+                    _nextEvent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                }
+
+                signal.TrySetResult();
             }
             else if (message["id"] is JsonValue id && id.TryGetValue<int>(out var key) && _pending.TryRemove(key, out var reply))
             {
