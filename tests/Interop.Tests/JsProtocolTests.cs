@@ -60,6 +60,11 @@ public sealed class JsProtocolTests(JsPeerFixture fixture, ITestOutputHelper out
             var theirs = await Js.CommandAsync("perf", new { peerId = session.PeerId, upload = PerfBytes, download = PerfBytes }, session.Token);
             Assert.Equal(PerfBytes, theirs["uploadBytes"]!.GetValue<ulong>());
             Assert.Equal(PerfBytes, theirs["downloadBytes"]!.GetValue<ulong>());
+
+            // js's optimistic protocol selection: the 8-byte request goes out with the protocol proposal.
+            var lazy = await Js.CommandAsync("perf", new { peerId = session.PeerId, upload = 1 << 20, download = 1 << 20, lazy = true }, session.Token);
+            Assert.Equal(1 << 20, lazy["uploadBytes"]!.GetValue<int>());
+            Assert.Equal(1 << 20, lazy["downloadBytes"]!.GetValue<int>());
         });
     }
 
