@@ -1,3 +1,4 @@
+using System.CommandLine;
 using ToolNet.Node.Cli;
 
-return await ToolNetCommand.Create().Parse(args).InvokeAsync().ConfigureAwait(false);
+return await ToolNetCommand.Create().Parse(args).InvokeAsync(ToolNetCommand.CreateInvocationConfiguration()).ConfigureAwait(false);

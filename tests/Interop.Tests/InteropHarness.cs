@@ -146,9 +146,10 @@ internal sealed class CSharpNode : IAsyncDisposable
             () => $"the streams on {connection.Id} to close (host: {connection.StreamCount}, yamux: {YamuxStreamCount(connection)})",
             cancellationToken);
 
+    /// <summary>Stops the node; a shutdown that hangs fails the test (TimeoutException) instead of hanging the suite.</summary>
     public async ValueTask DisposeAsync()
     {
-        await Services.DisposeAsync();
+        await Services.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
         _loggerFactory.Dispose();
     }
 }

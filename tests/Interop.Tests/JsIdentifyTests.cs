@@ -96,6 +96,38 @@ public sealed class JsIdentifyTests(JsPeerFixture fixture, ITestOutputHelper out
             Assert.Superset(jsAddresses.ToHashSet(), node.Host.PeerStore.GetAddresses(result.Peer).Select(a => a.ToString()).ToHashSet());
         });
 
+    [Theory]
+    [MemberData(nameof(InteropCases.TransportsAndDialers), MemberType = typeof(InteropCases))]
+    public Task Js_takes_our_identify_push_with_a_newer_signed_record(Transport transport, Dialer dialer) =>
+        RunAsync(transport, dialer, async session =>
+        {
+            var (node, deadline) = (session.Node, session.Token);
+            var before = await Js.CommandAsync("identify", new { peerId = session.PeerId }, deadline);
+            var seqBefore = ulong.Parse(Text(before["signedPeerRecord"]!["seq"])!, System.Globalization.CultureInfo.InvariantCulture);
+
+            const string NewProtocol = "/toolnet/interop-push/1.0.0";
+            node.Host.SetStreamHandler(NewProtocol, (_, _) => Task.CompletedTask);
+            var newAddress = await node.Host.ListenAsync(Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"), deadline);
+            Assert.True(await node.Services.Identify.PushIfChangedAsync(deadline));
+
+            var pushed = await Js.WaitForEventAsync(
+                e => Text(e["event"]) == "peer:identify" && Text(e["peerId"]) == session.PeerId && Strings(e["protocols"]).Contains(NewProtocol),
+                deadline);
+            Assert.Equal(session.JsConnectionId, Text(pushed["connectionId"]));
+            Assert.Contains(newAddress.ToString(), Strings(pushed["listenAddrs"]));
+            var record = pushed["signedPeerRecord"]!;
+            Assert.True(record["present"]!.GetValue<bool>());
+            Assert.Contains(newAddress.ToString(), Strings(record["addrs"]));
+            Assert.True(ulong.Parse(Text(record["seq"])!, System.Globalization.CultureInfo.InvariantCulture) > seqBefore);
+
+            // js's peer store now holds the new record and protocol.
+            var after = await Js.CommandAsync("identify", new { peerId = session.PeerId }, deadline);
+            Assert.Contains(NewProtocol, Strings(after["peerStore"]!["protocols"]));
+            Assert.Contains(
+                after["peerStore"]!["addresses"]!.AsArray(),
+                a => Text(a!["addr"]) == newAddress.ToString() && a!["certified"]!.GetValue<bool>());
+        });
+
     private static string? Text(JsonNode? node) => node?.GetValue<string>();
 
     private static string[] Strings(JsonNode? node) => [.. node!.AsArray().Select(n => n!.GetValue<string>())];

@@ -139,11 +139,8 @@ internal sealed class JsPeer : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits for an event matching <paramref name="predicate"/>; events seen before the call count too.</summary>
-    public Task<JsonObject> WaitForEventAsync(Func<JsonObject, bool> predicate, TimeSpan? timeout = null) =>
-        WaitForEventAsync(predicate, CancellationToken.None, timeout);
-
-    /// <summary>Waits for an event matching <paramref name="predicate"/>; events seen before the call count too.</summary>
+    /// <summary>Waits for an event matching <paramref name="predicate"/> (at most <paramref name="timeout"/>, 30 s by
+    /// default); events seen before the call count too.</summary>
     public async Task<JsonObject> WaitForEventAsync(Func<JsonObject, bool> predicate, CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -60,6 +60,11 @@ public sealed class JsProtocolTests(JsPeerFixture fixture, ITestOutputHelper out
             var theirs = await Js.CommandAsync("perf", new { peerId = session.PeerId, upload = PerfBytes, download = PerfBytes }, session.Token);
             Assert.Equal(PerfBytes, theirs["uploadBytes"]!.GetValue<ulong>());
             Assert.Equal(PerfBytes, theirs["downloadBytes"]!.GetValue<ulong>());
+
+            // js's optimistic protocol selection: the 8-byte request goes out with the protocol proposal.
+            var lazy = await Js.CommandAsync("perf", new { peerId = session.PeerId, upload = 1 << 20, download = 1 << 20, lazy = true }, session.Token);
+            Assert.Equal(1 << 20, lazy["uploadBytes"]!.GetValue<int>());
+            Assert.Equal(1 << 20, lazy["downloadBytes"]!.GetValue<int>());
         });
     }
 
@@ -72,16 +77,24 @@ public sealed class JsProtocolTests(JsPeerFixture fixture, ITestOutputHelper out
         {
             foreach (var lazy in new[] { false, true })
             {
-                var streams = await Js.CommandAsync("streams", new { peerId = session.PeerId, count = Streams, bytes = 16 * 1024, lazy }, session.Token);
-                Assert.Equal(session.JsConnectionId, streams["connectionId"]!.GetValue<string>());
-                Assert.True(Streams == streams["succeeded"]!.GetValue<int>(), $"js streams (lazy: {lazy}): {streams.ToJsonString()}");
+                var run = await Js.CommandAsync("streams", new { peerId = session.PeerId, count = Streams, bytes = 16 * 1024, lazy }, session.Token);
+                Assert.Equal(session.JsConnectionId, run["connectionId"]!.GetValue<string>());
+                Assert.True(Streams == run["succeeded"]!.GetValue<int>(), $"js streams (lazy: {lazy}): {run.ToJsonString()}");
             }
 
+            // All 100 streams are open at once (negotiated, on both sides) before any data flows on them.
+            var streams = await Task.WhenAll(Enumerable.Range(0, Streams).Select(_ => session.Connection.NewStreamAsync([EchoService.ProtocolId], session.Token).AsTask()));
+            Assert.Equal(Streams, session.Connection.StreamCount);
+            await Wait.UntilAsync(
+                async () => (await JsConnectionAsync(session.PeerId, session.Token))?["streams"]?.GetValue<int>() >= Streams,
+                "js to have all our echo streams open",
+                session.Token);
             var payloads = Enumerable.Range(0, Streams).Select(i => RandomBytes(16 * 1024 + i)).ToArray();
-            var echoes = await Task.WhenAll(payloads.Select(p => EchoService.EchoAsync(session.Connection, p, session.Token)));
+            var echoes = await Task.WhenAll(streams.Select((stream, i) => EchoSession.EchoAsync(stream, payloads[i], session.Token).AsTask()));
             for (var i = 0; i < Streams; i++)
             {
                 Assert.Equal(payloads[i], echoes[i]);
+                await streams[i].DisposeAsync();
             }
 
             Assert.Single(session.Node.Host.GetConnections());

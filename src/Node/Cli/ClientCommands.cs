@@ -179,5 +179,10 @@ internal static class ClientCommands
         {
             return output.Fail(e.Message);
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // SIGINT/SIGTERM: the conventional exit code of an interrupted command.
+            return output.Fail("interrupted", 130);
+        }
     }
 }

@@ -29,6 +29,17 @@ internal static class ToolNetCommand
         return root;
     }
 
+    /// <summary>
+    /// How commands run. SIGINT and SIGTERM cancel the running command's token and give it
+    /// <see cref="ShutdownTimeout"/> to finish: System.CommandLine 2.0.0 handles neither signal unless a termination
+    /// timeout is set, and the process then dies at once (exit 143), so `toolnet node` dropped its connections
+    /// without closing them.
+    /// </summary>
+    public static InvocationConfiguration CreateInvocationConfiguration() => new() { ProcessTerminationTimeout = ShutdownTimeout };
+
+    /// <summary>How long a command may take to stop after SIGINT/SIGTERM: the node closes its connections within 5 s.</summary>
+    public static TimeSpan ShutdownTimeout { get; } = TimeSpan.FromSeconds(10);
+
     public static string InformationalVersion =>
         typeof(ToolNetCommand).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
         ?? "0.0.0";
