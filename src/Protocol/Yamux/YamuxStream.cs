@@ -18,7 +18,7 @@ namespace ToolNet.Protocol.Yamux;
 /// </summary>
 public sealed class YamuxStream : IMuxedStream
 {
-    private const int ReceiveBufferSizeHint = 64 * 1024;
+    private const int LargeBufferSizeHint = 64 * 1024;
 
     private readonly YamuxSession _session;
     private readonly Lock _sync = new();
@@ -208,7 +208,7 @@ public sealed class YamuxStream : IMuxedStream
                 var writer = _receivePipe.Writer;
                 foreach (var segment in payload)
                 {
-                    CopyToReceivePipe(writer, segment.Span);
+                    CopyInLargeBuffers(writer, segment.Span);
                 }
 
                 // Never pauses (see the constructor), so this completes synchronously, inside the lock that keeps a
@@ -224,13 +224,14 @@ public sealed class YamuxStream : IMuxedStream
         }
     }
 
-    /// <summary>Copies into buffers sized for the data (up to a yamux frame's usual size) rather than many small
-    /// pipe segments: fewer segments to rent, link and return per frame.</summary>
-    private static void CopyToReceivePipe(PipeWriter writer, ReadOnlySpan<byte> data)
+    /// <summary>Copies into buffers sized for the data (up to a full data frame) rather than the pipe's minimum
+    /// segments of 4 KiB, which <c>Write</c> would use: fewer segments to rent, link and return per frame, and no run on
+    /// the shared pool's small buckets (which, once empty, allocate).</summary>
+    internal static void CopyInLargeBuffers(IBufferWriter<byte> writer, ReadOnlySpan<byte> data)
     {
         while (!data.IsEmpty)
         {
-            var destination = writer.GetSpan(Math.Min(data.Length, ReceiveBufferSizeHint));
+            var destination = writer.GetSpan(Math.Min(data.Length, LargeBufferSizeHint));
             var length = Math.Min(destination.Length, data.Length);
             data[..length].CopyTo(destination);
             writer.Advance(length);
@@ -456,10 +457,16 @@ public sealed class YamuxStream : IMuxedStream
 
         if (!payload.IsEmpty)
         {
-            YamuxFrameHeader.Data(StreamId, flags, (uint)payload.Length).Write(transport);
-            foreach (var segment in payload)
+            // Header and payload go into one buffer: a full frame is then one contiguous block, which the security
+            // layer below encrypts as one message without gathering it first.
+            var frame = transport.GetSpan(YamuxFrameHeader.Size + (int)Math.Min(payload.Length, LargeBufferSizeHint));
+            YamuxFrameHeader.Data(StreamId, flags, (uint)payload.Length).Write(frame);
+            var inline = (int)Math.Min(payload.Length, frame.Length - YamuxFrameHeader.Size);
+            payload.Slice(0, inline).CopyTo(frame[YamuxFrameHeader.Size..]);
+            transport.Advance(YamuxFrameHeader.Size + inline);
+            foreach (var segment in payload.Slice(inline))
             {
-                transport.Write(segment.Span);
+                CopyInLargeBuffers(transport, segment.Span);
             }
 
             written += YamuxFrameHeader.Size + (int)payload.Length;
