@@ -69,3 +69,26 @@ public class NoiseFrameBenchmarks
         return length;
     }
 }
+
+/// <summary>One X25519 agreement (three per side in a Noise XX handshake) and one key generation (one per side):
+/// the public-key cost of a fresh connection.</summary>
+public class X25519Benchmarks
+{
+    private readonly X25519KeyPair _local = X25519KeyPair.Generate();
+    private readonly X25519KeyPair _remote = X25519KeyPair.Generate();
+    private readonly byte[] _shared = new byte[NoiseConstants.DhLength];
+
+    [Benchmark]
+    public byte Agree()
+    {
+        _local.Agree(_remote.PublicKey, _shared);
+        return _shared[0];
+    }
+
+    [Benchmark]
+    public int Generate()
+    {
+        using var pair = X25519KeyPair.Generate();
+        return pair.PublicKey[0];
+    }
+}

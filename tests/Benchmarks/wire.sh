@@ -3,13 +3,13 @@
 # TCP + Noise + Yamux on 127.0.0.1: 1 GiB upload, 1 GiB download, sequential fresh connections per second, and the
 # RSS a toolnet node spends per idle secure connection. Prints a table with the ratios.
 #
-#   tests/Benchmarks/wire.sh [--no-build] [--size 1GiB] [--cs-conns 1000] [--js-conns 200] [--warmup 100] [--idle 10000] [--skip-js]
+#   tests/Benchmarks/wire.sh [--no-build] [--size 1GiB] [--cs-conns 1000] [--js-conns 200] [--warmup 200] [--idle 10000] [--skip-js]
 #
 # Both processes of each pair share this machine's cores, so a figure is what one machine does for both ends.
 # Warm-up, C# and js alike: before a timed transfer the client runs an untimed 64 MiB each way (on the same
 # connection for C#, in the same process for js); before the timed connections, WARMUP untimed ones.
-# CPU columns are the user+system seconds both processes spent in the measured step, warm-up included: unlike the
-# wall-clock rate, they hardly change when other work competes for the cores.
+# CPU columns are the user+system seconds both processes spent in the measured step, warm-up included: they change
+# less than the wall-clock rates when other work competes for the cores (the load average is printed with the table).
 # Needs: dotnet, node (npm ci done in tests/Interop/js). Everything listens on and dials 127.0.0.0/8 only.
 set -euo pipefail
 
@@ -22,7 +22,7 @@ CS_CONNS=1000
 JS_CONNS=200
 IDLE=10000
 STEP_TIMEOUT=300
-WARMUP=100
+WARMUP=200
 SKIP_JS=0
 
 while [ $# -gt 0 ]; do
@@ -211,7 +211,7 @@ fi
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2fx", a/b; else print "n/a" }'; }
 
 echo
-echo "wire.sh: TCP + Noise + Yamux on 127.0.0.1, $(nproc) cores shared by both ends; $(date -u +%FT%TZ)"
+echo "wire.sh: TCP + Noise + Yamux on 127.0.0.1, $(nproc) cores shared by both ends; load average $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%FT%TZ)"
 printf '%-28s %12s %12s %8s %10s %10s   %s\n' "measure" "C#<->C#" "js<->js" "C#/js" "C# cpu s" "js cpu s" "target"
 printf '%-28s %12s %12s %8s %10s %10s   %s\n' "upload $SIZE (MB/s)" "$CS_UP" "$JS_UP" "$(ratio "$CS_UP" "$JS_UP")" "$CS_UP_CPU" "$JS_UP_CPU" ">= 800 and >= 3x js"
 printf '%-28s %12s %12s %8s %10s %10s   %s\n' "download $SIZE (MB/s)" "$CS_DOWN" "$JS_DOWN" "$(ratio "$CS_DOWN" "$JS_DOWN")" "$CS_DOWN_CPU" "$JS_DOWN_CPU" ">= 800 and >= 3x js"
