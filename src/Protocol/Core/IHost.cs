@@ -19,6 +19,20 @@ public sealed record StreamHandlerOptions
     public bool RunOnLimitedConnection { get; init; }
 }
 
+/// <summary>What about our own peer changed (<see cref="IHost.LocalPeerChanged"/>).</summary>
+[Flags]
+public enum LocalPeerChange
+{
+    /// <summary>Nothing.</summary>
+    None = 0,
+
+    /// <summary>A protocol handler was added or removed: <see cref="IHost.Protocols"/> changed.</summary>
+    Protocols = 1,
+
+    /// <summary>A listener was opened or closed: <see cref="IHost.ListenAddresses"/> changed.</summary>
+    ListenAddresses = 2,
+}
+
 /// <summary>
 /// A libp2p node: its identity, listeners, connections and protocol handlers. Thread-safe.
 /// </summary>
@@ -59,4 +73,8 @@ public interface IHost : IAsyncDisposable
 
     /// <summary>Raised after a connection has closed and was removed.</summary>
     event EventHandler<IConnection>? ConnectionClosed;
+
+    /// <summary>Raised after our protocols or listen addresses changed (what identify push tells peers about). Raised
+    /// on the thread that made the change, so a handler must be quick and must not throw.</summary>
+    event EventHandler<LocalPeerChange>? LocalPeerChanged;
 }

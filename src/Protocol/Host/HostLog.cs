@@ -11,6 +11,9 @@ internal static partial class HostLog
     [LoggerMessage(Level = LogLevel.Information, Message = "listening on {Address}/p2p/{Peer}")]
     public static partial void Listening(ILogger logger, Multiaddr address, PeerId peer);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "stopped listening on {Address}")]
+    public static partial void StoppedListening(ILogger logger, Multiaddr address);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "refused ({Refusal}): {Reason}")]
     public static partial void Refused(ILogger logger, Refusal refusal, string reason);
 

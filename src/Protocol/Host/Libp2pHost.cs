@@ -20,11 +20,11 @@ public sealed partial class Libp2pHost : IHost
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<string, ProtocolHandler> _handlers = new(StringComparer.Ordinal);
+    private readonly Lock _handlersSync = new();
     private readonly Lock _sync = new();
     private readonly Dictionary<PeerId, List<HostConnection>> _connections = [];
     private readonly Dictionary<PeerId, Task<HostConnection>> _pendingDials = [];
-    private readonly List<(ITransport Transport, ITransportListener Listener)> _listeners = [];
-    private readonly List<Task> _acceptLoops = [];
+    private readonly List<ActiveListener> _listeners = [];
     private volatile string[] _protocols = [];
     private int _connectionCount;
     private int _pendingInboundUpgrades;
@@ -62,7 +62,7 @@ public sealed partial class Libp2pHost : IHost
         {
             lock (_sync)
             {
-                return [.. _listeners.Select(l => l.Listener.ListenAddress)];
+                return [.. _listeners.Select(active => active.Listener.ListenAddress)];
             }
         }
     }
@@ -85,6 +85,9 @@ public sealed partial class Libp2pHost : IHost
     /// <inheritdoc />
     public event EventHandler<IConnection>? ConnectionClosed;
 
+    /// <inheritdoc />
+    public event EventHandler<LocalPeerChange>? LocalPeerChanged;
+
     /// <summary>Binds every configured listen address. Fails if any cannot be bound.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
@@ -104,14 +107,52 @@ public sealed partial class Libp2pHost : IHost
         var transport = Options.Transports.FirstOrDefault(t => t.CanListen(address))
             ?? throw new NotSupportedException($"no transport can listen on {address}");
         var listener = await transport.ListenAsync(address, cancellationToken).ConfigureAwait(false);
+        var active = new ActiveListener(transport, listener);
+        bool disposed;
         lock (_sync)
         {
-            _listeners.Add((transport, listener));
-            _acceptLoops.Add(AcceptConnectionsAsync(listener));
+            disposed = _disposed;
+            if (!disposed)
+            {
+                _listeners.Add(active);
+                active.AcceptLoop = AcceptConnectionsAsync(active);
+            }
+        }
+
+        if (disposed)
+        {
+            await listener.DisposeAsync().ConfigureAwait(false);
+            throw new ObjectDisposedException(GetType().FullName);
         }
 
         HostLog.Listening(_logger, listener.ListenAddress, PeerId);
+        LocalPeerChanged?.Invoke(this, LocalPeerChange.ListenAddresses);
         return listener.ListenAddress;
+    }
+
+    /// <summary>Closes the listener bound to <paramref name="address"/> (as <see cref="ListenAddresses"/> gives it);
+    /// connections it accepted stay open.</summary>
+    /// <returns>Whether such a listener was open.</returns>
+    public async Task<bool> StopListeningAsync(Multiaddr address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        ActiveListener? stopped;
+        lock (_sync)
+        {
+            stopped = _listeners.Find(active => active.Listener.ListenAddress.Equals(address));
+            if (stopped is null || _disposed)
+            {
+                return false;
+            }
+
+            _listeners.Remove(stopped);
+        }
+
+        await stopped.Listener.DisposeAsync().ConfigureAwait(false);
+        await stopped.AcceptLoop.ConfigureAwait(false);
+        HostLog.StoppedListening(_logger, address);
+        LocalPeerChanged?.Invoke(this, LocalPeerChange.ListenAddresses);
+        return true;
     }
 
     /// <inheritdoc />
@@ -119,15 +160,35 @@ public sealed partial class Libp2pHost : IHost
     {
         ArgumentException.ThrowIfNullOrEmpty(protocol);
         ArgumentNullException.ThrowIfNull(handler);
-        _handlers[protocol] = new ProtocolHandler(handler, options ?? StreamHandlerOptions.Default);
-        RefreshProtocols();
+        var registration = new ProtocolHandler(handler, options ?? StreamHandlerOptions.Default);
+        bool added;
+        lock (_handlersSync)
+        {
+            added = !_handlers.ContainsKey(protocol);
+            _handlers[protocol] = registration;
+            RefreshProtocols();
+        }
+
+        if (added)
+        {
+            LocalPeerChanged?.Invoke(this, LocalPeerChange.Protocols);
+        }
     }
 
     /// <inheritdoc />
     public void RemoveStreamHandler(string protocol)
     {
-        _handlers.TryRemove(protocol, out _);
-        RefreshProtocols();
+        bool removed;
+        lock (_handlersSync)
+        {
+            removed = _handlers.TryRemove(protocol, out _);
+            RefreshProtocols();
+        }
+
+        if (removed)
+        {
+            LocalPeerChanged?.Invoke(this, LocalPeerChange.Protocols);
+        }
     }
 
     /// <inheritdoc />
@@ -205,8 +266,7 @@ public sealed partial class Libp2pHost : IHost
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        List<(ITransport Transport, ITransportListener Listener)> listeners;
-        List<Task> loops;
+        List<ActiveListener> listeners;
         lock (_sync)
         {
             if (_disposed)
@@ -216,17 +276,16 @@ public sealed partial class Libp2pHost : IHost
 
             _disposed = true;
             listeners = [.. _listeners];
-            loops = [.. _acceptLoops];
         }
 
         await _stopping.CancelAsync().ConfigureAwait(false);
         await ConnectionManager.DisposeAsync().ConfigureAwait(false);
-        foreach (var (_, listener) in listeners)
+        foreach (var active in listeners)
         {
-            await listener.DisposeAsync().ConfigureAwait(false);
+            await active.Listener.DisposeAsync().ConfigureAwait(false);
         }
 
-        await Task.WhenAll(loops).ConfigureAwait(false);
+        await Task.WhenAll(listeners.Select(active => active.AcceptLoop)).ConfigureAwait(false);
         using var closeTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         await Task.WhenAll(GetConnections().Select(c => CloseQuietlyAsync(c, closeTimeout.Token))).ConfigureAwait(false);
         _stopping.Dispose();
@@ -260,11 +319,11 @@ public sealed partial class Libp2pHost : IHost
         var family = target.Components[0].Protocol;
         lock (_sync)
         {
-            foreach (var (listenerTransport, listener) in _listeners)
+            foreach (var active in _listeners)
             {
-                if (ReferenceEquals(listenerTransport, transport) && listener.ListenAddress.Components[0].Protocol == family)
+                if (ReferenceEquals(active.Transport, transport) && active.Listener.ListenAddress.Components[0].Protocol == family)
                 {
-                    return listener.ListenAddress;
+                    return active.Listener.ListenAddress;
                 }
             }
         }
@@ -272,6 +331,8 @@ public sealed partial class Libp2pHost : IHost
         return null;
     }
 
+    /// <summary>Recomputes <see cref="Protocols"/>; callers hold <see cref="_handlersSync"/>, so that concurrent
+    /// changes cannot publish their snapshots out of order.</summary>
     private void RefreshProtocols() => _protocols = [.. _handlers.Keys.Order(StringComparer.Ordinal)];
 
     private HostConnection? TryGetConnection(PeerId peer)
@@ -285,8 +346,11 @@ public sealed partial class Libp2pHost : IHost
         }
     }
 
-    private async Task AcceptConnectionsAsync(ITransportListener listener)
+    private async Task AcceptConnectionsAsync(ActiveListener active)
     {
+        // Leave ListenAsync (and its lock) before the first accept: a listener that fails at once removes itself below.
+        await Task.Yield();
+        var listener = active.Listener;
         try
         {
             while (await listener.AcceptAsync(_stopping.Token).ConfigureAwait(false) is { } raw)
@@ -321,7 +385,31 @@ public sealed partial class Libp2pHost : IHost
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
         {
-            _logger.LogWarning(e, "listener {Address} stopped", listener.ListenAddress);
+            if (IsListening(active))
+            {
+                _logger.LogWarning(e, "listener {Address} stopped", listener.ListenAddress);
+            }
+        }
+
+        // A listener that ended on its own (not stopped, not disposed with the host) no longer gives us an address.
+        bool ended;
+        lock (_sync)
+        {
+            ended = !_disposed && _listeners.Remove(active);
+        }
+
+        if (ended)
+        {
+            await listener.DisposeAsync().ConfigureAwait(false);
+            LocalPeerChanged?.Invoke(this, LocalPeerChange.ListenAddresses);
+        }
+    }
+
+    private bool IsListening(ActiveListener active)
+    {
+        lock (_sync)
+        {
+            return !_disposed && _listeners.Contains(active);
         }
     }
 
@@ -465,6 +553,16 @@ public sealed partial class Libp2pHost : IHost
         ConnectionClosed?.Invoke(this, connection);
     }
 
+}
+
+/// <summary>An open listener, the transport it belongs to, and the loop accepting its connections.</summary>
+internal sealed class ActiveListener(ITransport transport, ITransportListener listener)
+{
+    public ITransport Transport { get; } = transport;
+
+    public ITransportListener Listener { get; } = listener;
+
+    public Task AcceptLoop { get; set; } = Task.CompletedTask;
 }
 
 /// <summary>A protocol handler and its options.</summary>

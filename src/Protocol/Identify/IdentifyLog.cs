@@ -24,6 +24,9 @@ internal static partial class IdentifyLog
     [LoggerMessage(Level = LogLevel.Warning, Message = "Ignoring {Kind} message from {Peer} on connection {Connection}: {Reason}")]
     public static partial void IgnoredMessage(ILogger logger, string kind, PeerId peer, string connection, string reason);
 
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Identify push after a change of our information failed: {Reason}")]
+    public static partial void PushRoundFailed(ILogger logger, string reason);
+
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Exchange} with {Peer} failed: {Reason}")]
     public static partial void ExchangeFailed(ILogger logger, string exchange, PeerId peer, string reason);
 }

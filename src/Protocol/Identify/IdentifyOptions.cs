@@ -28,8 +28,19 @@ public sealed record IdentifyOptions
     /// Called for every message, so it can follow address changes.</summary>
     public Func<IReadOnlyList<Multiaddr>>? AdvertisedAddresses { get; init; }
 
-    /// <summary>How many pushes run at once when we push to every connected peer.</summary>
+    /// <summary>How many pushes run at once, to all peers together (each peer has at most one at a time).</summary>
     public int MaxConcurrentPushes { get; init; } = 16;
+
+    /// <summary>Whether to push to connected peers on our own when the host reports that our protocols or listen
+    /// addresses changed (<see cref="Core.IHost.LocalPeerChanged"/>).</summary>
+    public bool PushOnChange { get; init; } = true;
+
+    /// <summary>How long after the first of a burst of changes we push: the changes made meanwhile (several handlers
+    /// registered, listeners opened at start) go out in that one push.</summary>
+    public TimeSpan PushDelay { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The clock of <see cref="PushDelay"/> and of our signed peer record's sequence number.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
     private static string DefaultAgentVersion()
     {

@@ -15,9 +15,19 @@ namespace ToolNet.Protocol.Identify;
 /// connection) and pushes our changes. What peers tell us goes into the host's <see cref="IPeerStore"/>.
 /// </summary>
 /// <remarks>
+/// <para>
+/// Pushing (spec "identify/push": sent "when a peer's basic information changes"): when the host reports that our
+/// protocols or listen addresses changed, the service waits <see cref="IdentifyOptions.PushDelay"/> so that a burst
+/// of changes makes one push, then pushes to every connected peer that supports push, if what we announce differs
+/// from what we last announced. A peer has at most one push in flight; changes meanwhile make one more push after it.
+/// Pushes to all peers together are bounded by <see cref="IdentifyOptions.MaxConcurrentPushes"/>; failures are logged
+/// at Debug, never thrown. New addresses come with a newly signed peer record of a higher sequence number.
+/// </para>
+/// <para>
 /// Peer store rules: a verified signed peer record replaces the peer's addresses (unless an earlier identify brought a
 /// record with a higher sequence number); unsigned listen addresses are only added, since a claim nobody signed should
 /// not evict what we learned elsewhere. A message whose public key is not the connection's peer is ignored whole.
+/// </para>
 /// </remarks>
 public sealed class IdentifyService : IAsyncDisposable
 {
@@ -45,6 +55,10 @@ public sealed class IdentifyService : IAsyncDisposable
     private readonly ConcurrentDictionary<Task, byte> _background = new();
     private readonly Lock _lock = new();
     private readonly Dictionary<IConnection, Task<IdentifyResult>> _identifying = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<PeerId, PeerPushes> _pushes = [];
+    private readonly SemaphoreSlim _pushSlots;
+    private readonly ITimer? _pushTimer;
+    private bool _pushScheduled;
     private (IReadOnlyList<Multiaddr> Addresses, byte[] Envelope)? _signedRecord;
     private ulong _lastSeq;
     private (IReadOnlyList<string> Protocols, IReadOnlyList<Multiaddr> Addresses) _announced;
@@ -72,8 +86,17 @@ public sealed class IdentifyService : IAsyncDisposable
         _publicKey = publicKey.ToProtobuf();
         _options = options ?? IdentifyOptions.Default;
         _logger = logger ?? NullLogger.Instance;
+        _pushSlots = new SemaphoreSlim(Math.Max(1, _options.MaxConcurrentPushes));
         host.SetStreamHandler(ProtocolId, HandleIdentifyAsync, HandlerOptions);
         host.SetStreamHandler(PushProtocolId, HandlePushAsync, HandlerOptions);
+        if (_options.PushOnChange)
+        {
+            _pushTimer = _options.TimeProvider.CreateTimer(
+                static service => ((IdentifyService)service!).PushChanges(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            host.LocalPeerChanged += OnLocalPeerChanged;
+        }
+
+        // After subscribing: a change from here on is either in this snapshot or pushed.
         _announced = Snapshot();
         if (_options.IdentifyOnConnect)
         {
@@ -189,59 +212,40 @@ public sealed class IdentifyService : IAsyncDisposable
 
     /// <summary>
     /// Pushes our current identify message to every connected peer that may support push (one connection per peer;
-    /// peers whose identified protocols lack push are skipped). A failure with one peer is logged, not thrown.
+    /// peers whose identified protocols lack push are skipped). A failure with one peer is logged, not thrown. A peer
+    /// already being pushed to gets one more push once that ends.
     /// </summary>
+    /// <param name="cancellationToken">Stops waiting; the pushes go on, each bounded by <see cref="IdentifyOptions.Timeout"/>.</param>
     /// <returns>How many peers received the push.</returns>
     public async Task<int> PushAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        var current = Snapshot();
         lock (_lock)
         {
-            _announced = Snapshot();
+            _announced = current;
         }
 
-        var targets = _host.GetConnections()
-            .GroupBy(connection => connection.RemotePeer)
-            .Select(group => group.First())
-            .Where(connection => MaySupportPush(connection.RemotePeer))
-            .ToList();
-        var pushed = 0;
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.MaxConcurrentPushes), CancellationToken = cancellationToken };
-        await Parallel.ForEachAsync(targets, parallel, async (connection, token) =>
-        {
-            try
-            {
-                await PushAsync(connection, token);
-                Interlocked.Increment(ref pushed);
-            }
-            catch (Exception ex) when (ex is IOException or TimeoutException)
-            {
-                IdentifyLog.ExchangeFailed(_logger, "Identify push", connection.RemotePeer, ex.Message);
-            }
-        });
-        return pushed;
+        var pushed = await Task.WhenAll(PushToConnectedPeers()).WaitAsync(cancellationToken);
+        return pushed.Count(success => success);
     }
 
     /// <summary>Pushes to every connected peer (see <see cref="PushAsync(CancellationToken)"/>) when our protocols or
-    /// advertised addresses differ from those last announced; the host calls it after registering handlers or
-    /// changing listeners.</summary>
+    /// advertised addresses differ from those last announced. The service does this by itself after the host reports
+    /// a change (<see cref="IdentifyOptions.PushOnChange"/>); call it when something else changed what we announce,
+    /// for example the addresses <see cref="IdentifyOptions.AdvertisedAddresses"/> returns.</summary>
+    /// <param name="cancellationToken">Stops waiting; the pushes go on.</param>
     /// <returns>Whether anything had changed.</returns>
     public async Task<bool> PushIfChangedAsync(CancellationToken cancellationToken = default)
     {
-        var current = Snapshot();
-        bool changed;
-        lock (_lock)
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (!TryAnnounceChanges())
         {
-            changed = !current.Protocols.SequenceEqual(_announced.Protocols, StringComparer.Ordinal)
-                || !current.Addresses.SequenceEqual(_announced.Addresses);
+            return false;
         }
 
-        if (changed)
-        {
-            await PushAsync(cancellationToken);
-        }
-
-        return changed;
+        await Task.WhenAll(PushToConnectedPeers()).WaitAsync(cancellationToken);
+        return true;
     }
 
     /// <summary>Our identify message as sent on <paramref name="connection"/>: versions, key, advertised addresses,
@@ -271,11 +275,19 @@ public sealed class IdentifyService : IAsyncDisposable
         }
 
         _host.ConnectionOpened -= OnConnectionOpened;
+        _host.LocalPeerChanged -= OnLocalPeerChanged;
+        if (_pushTimer is not null)
+        {
+            // Waits for a push round being started by the timer, so that the wait below covers its pushes.
+            await _pushTimer.DisposeAsync();
+        }
+
         _host.RemoveStreamHandler(ProtocolId);
         _host.RemoveStreamHandler(PushProtocolId);
         // Cancelled, never disposed: a connection event already on its way may still read the token.
         await _lifetime.CancelAsync();
         await Task.WhenAll(_background.Keys);
+        _pushSlots.Dispose();
     }
 
     private async Task HandleIdentifyAsync(IStream stream, CancellationToken cancellationToken)
@@ -397,6 +409,165 @@ public sealed class IdentifyService : IAsyncDisposable
         PeerIdentified?.Invoke(this, result);
     }
 
+    /// <summary>The host reported a change: push once <see cref="IdentifyOptions.PushDelay"/> has passed, unless a
+    /// push is already scheduled (it will carry this change too).</summary>
+    private void OnLocalPeerChanged(object? sender, LocalPeerChange change)
+    {
+        lock (_lock)
+        {
+            if (_pushScheduled || _disposed != 0)
+            {
+                return;
+            }
+
+            _pushScheduled = true;
+        }
+
+        try
+        {
+            _pushTimer!.Change(_options.PushDelay, Timeout.InfiniteTimeSpan);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed between the check and here: nothing to push any more.
+        }
+    }
+
+    /// <summary>The push timer fired: pushes what changed since the last announcement. Runs on a timer thread, so
+    /// nothing may escape it.</summary>
+    private void PushChanges()
+    {
+        lock (_lock)
+        {
+            // Cleared before the snapshot: a change from here on is either in it or schedules the next push.
+            _pushScheduled = false;
+        }
+
+        if (_lifetime.IsCancellationRequested)
+        {
+            return;
+        }
+
+        try
+        {
+            if (TryAnnounceChanges())
+            {
+                // Each peer's push is tracked on its own (see RequestPush); nobody waits for this round as a whole.
+                _ = PushToConnectedPeers();
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            IdentifyLog.PushRoundFailed(_logger, ex.Message);
+        }
+    }
+
+    /// <summary>Makes the current snapshot the announced one if it differs from it.</summary>
+    /// <returns>Whether it differed.</returns>
+    private bool TryAnnounceChanges()
+    {
+        var current = Snapshot();
+        lock (_lock)
+        {
+            if (current.Protocols.SequenceEqual(_announced.Protocols, StringComparer.Ordinal) && current.Addresses.SequenceEqual(_announced.Addresses))
+            {
+                return false;
+            }
+
+            _announced = current;
+            return true;
+        }
+    }
+
+    /// <summary>Requests a push to each connected peer that may support it.</summary>
+    /// <returns>Per peer, whether its push succeeded.</returns>
+    private Task<bool>[] PushToConnectedPeers() =>
+        [.. _host.GetConnections().Select(connection => connection.RemotePeer).Distinct().Where(MaySupportPush).Select(RequestPush)];
+
+    /// <summary>
+    /// Requests a push to <paramref name="peer"/> that starts after this call. A peer has at most one push in flight:
+    /// if one is, the request waits for it and then shares the next push with any other request made meanwhile.
+    /// </summary>
+    /// <returns>Whether that push succeeded; never faults.</returns>
+    private Task<bool> RequestPush(PeerId peer)
+    {
+        PeerPushes? started = null;
+        Task<bool> requested;
+        lock (_lock)
+        {
+            if (!_pushes.TryGetValue(peer, out var pushes))
+            {
+                pushes = started = new PeerPushes();
+                _pushes.Add(peer, pushes);
+            }
+
+            pushes.Next ??= new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            requested = pushes.Next.Task;
+        }
+
+        if (started is not null)
+        {
+            Track(PushWhileRequestedAsync(peer, started));
+        }
+
+        return requested;
+    }
+
+    /// <summary>Pushes to <paramref name="peer"/> until no request is left, one push at a time.</summary>
+    private async Task PushWhileRequestedAsync(PeerId peer, PeerPushes pushes)
+    {
+        // Off the caller's thread (a timer callback, or a caller about to wait for all peers).
+        await Task.Yield();
+        while (true)
+        {
+            TaskCompletionSource<bool> requested;
+            lock (_lock)
+            {
+                if (pushes.Next is null)
+                {
+                    _pushes.Remove(peer);
+                    return;
+                }
+
+                requested = pushes.Next;
+                pushes.Next = null;
+            }
+
+            requested.SetResult(await PushQuietlyAsync(peer));
+        }
+    }
+
+    /// <summary>One push to <paramref name="peer"/> on one of its connections, within the concurrency bound.</summary>
+    /// <returns>Whether it succeeded; failures (no connection left, negotiation, I/O, timeout, disposal) are logged.</returns>
+    private async Task<bool> PushQuietlyAsync(PeerId peer)
+    {
+        var connections = _host.GetConnections(peer);
+        var connection = connections.FirstOrDefault(c => !c.IsLimited) ?? (connections.Count > 0 ? connections[0] : null);
+        if (connection is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            await _pushSlots.WaitAsync(_lifetime.Token);
+            try
+            {
+                await PushAsync(connection, _lifetime.Token);
+                return true;
+            }
+            finally
+            {
+                _pushSlots.Release();
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            IdentifyLog.ExchangeFailed(_logger, "Identify push", peer, ex.Message);
+            return false;
+        }
+    }
+
     private bool MaySupportPush(PeerId peer)
     {
         var protocols = _host.PeerStore.GetProtocols(peer);
@@ -419,7 +590,7 @@ public sealed class IdentifyService : IAsyncDisposable
             }
 
             // The sequence number only has to grow; unix time in nanoseconds keeps it growing across restarts too.
-            var now = (ulong)(DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100;
+            var now = (ulong)(_options.TimeProvider.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks * 100;
             _lastSeq = Math.Max(now, _lastSeq + 1);
             var envelope = new PeerRecord(_host.PeerId, _lastSeq, addresses).Seal(_identityKey).ToProtobuf();
             _signedRecord = ([.. addresses], envelope);
@@ -463,5 +634,11 @@ public sealed class IdentifyService : IAsyncDisposable
     {
         _background.TryAdd(task, 0);
         task.ContinueWith(done => _background.TryRemove(done, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    /// <summary>The pushes of one peer: the request the next push answers, null when none is waiting.</summary>
+    private sealed class PeerPushes
+    {
+        public TaskCompletionSource<bool>? Next { get; set; }
     }
 }

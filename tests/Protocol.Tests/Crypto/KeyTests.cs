@@ -200,7 +200,49 @@ public class KeyTests
     public void Rsa_private_key_with_inconsistent_factors_is_rejected()
     {
         using var rsa = RSA.Create(2048);
-        var p = rsa.ExportParameters(true);
+        var tampered = WithTamperedDp(rsa.ExportParameters(true));
+        Assert.Throws<WireFormatException>(() => RsaPrivateKey.FromData(tampered));
+    }
+
+    // Regression: the test above failed now and then (about once in 128 runs) with an ArgumentException from
+    // AsnWriter.WriteIntegerUnsigned. RSAParameters fields are fixed-length (D as long as the modulus, P, Q, DP, DQ
+    // and InverseQ half of it), so a value with fewer significant bytes starts with zero bytes; written as they are,
+    // a zero byte followed by one below 0x80 is not minimal DER, which WriteIntegerUnsigned refuses. The key built
+    // for the test, not the code under test, was at fault. This key's D starts 00 78 (see the vector's PROVENANCE.md).
+    [Fact]
+    public void Rsa_private_key_with_inconsistent_factors_is_rejected_when_a_value_has_leading_zero_bytes()
+    {
+        var tampered = WithTamperedDp(LeadingZeroRsaKeyParameters());
+        Assert.Throws<WireFormatException>(() => RsaPrivateKey.FromData(tampered));
+    }
+
+    [Fact]
+    public void Rsa_key_whose_private_values_have_leading_zero_bytes_imports_signs_and_round_trips()
+    {
+        var der = VectorFile.Bytes("rsa-leading-zero", "rsa-2048-d-leading-zero.der");
+        var key = RsaPrivateKey.FromData(der);
+
+        Assert.Equal(der, key.Data);
+        Assert.Equal(2048, key.GetPublicKey().KeySize);
+        Assert.True(key.GetPublicKey().Verify(Message, key.Sign(Message)));
+        Assert.Equal(key, PrivateKey.FromProtobuf(key.ToProtobuf()));
+        Assert.True(PrivateKey.FromProtobuf(key.ToProtobuf()).GetPublicKey().Verify(Message, key.Sign(Message)));
+    }
+
+    /// <summary>The vector key's parameters; checks it still has the property it was picked for.</summary>
+    private static RSAParameters LeadingZeroRsaKeyParameters()
+    {
+        using var rsa = RSA.Create();
+        rsa.ImportRSAPrivateKey(VectorFile.Bytes("rsa-leading-zero", "rsa-2048-d-leading-zero.der"), out _);
+        var parameters = rsa.ExportParameters(true);
+        Assert.Equal(parameters.Modulus!.Length, parameters.D!.Length);
+        Assert.Equal([0x00, 0x78], parameters.D[..2]);
+        return parameters;
+    }
+
+    /// <summary>A PKCS#1 RSAPrivateKey of <paramref name="p"/> with the last bit but one of DP flipped.</summary>
+    private static byte[] WithTamperedDp(RSAParameters p)
+    {
         var tamperedDp = (byte[])p.DP!.Clone();
         tamperedDp[^1] ^= 0x02;
 
@@ -211,11 +253,13 @@ public class KeyTests
             writer.WriteInteger(0);
             foreach (var value in new[] { p.Modulus!, p.Exponent!, p.D!, p.P!, p.Q!, tamperedDp, p.DQ!, p.InverseQ! })
             {
-                writer.WriteIntegerUnsigned(value);
+                // RSAParameters values are fixed-length, so zero-padded; DER wants the minimal form.
+                var significant = value.AsSpan().TrimStart((byte)0);
+                writer.WriteIntegerUnsigned(significant.IsEmpty ? [0] : significant);
             }
         }
 
-        Assert.Throws<WireFormatException>(() => RsaPrivateKey.FromData(writer.Encode()));
+        return writer.Encode();
     }
 
     [Fact]

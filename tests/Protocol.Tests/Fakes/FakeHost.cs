@@ -18,24 +18,36 @@ public sealed class FakeHost : IHost
     private readonly List<FakeConnection> _connections = [];
     private readonly ConcurrentDictionary<Task, byte> _handlerTasks = new();
     private readonly CancellationTokenSource _lifetime = new();
+    private IReadOnlyList<Multiaddr> _listenAddresses;
     private int _nextConnection;
 
     public FakeHost(PrivateKey? key = null, params string[] listenAddresses)
     {
         Key = key ?? PrivateKey.Generate(KeyType.Ed25519);
         PeerId = PeerId.FromPublicKey(Key.GetPublicKey());
-        ListenAddresses = [.. listenAddresses.Select(Multiaddr.Parse)];
+        _listenAddresses = [.. listenAddresses.Select(Multiaddr.Parse)];
     }
 
     public event EventHandler<IConnection>? ConnectionOpened;
 
     public event EventHandler<IConnection>? ConnectionClosed;
 
+    public event EventHandler<LocalPeerChange>? LocalPeerChanged;
+
     public PrivateKey Key { get; }
 
     public PeerId PeerId { get; }
 
-    public IReadOnlyList<Multiaddr> ListenAddresses { get; set; }
+    /// <summary>Our listen addresses; setting them raises <see cref="LocalPeerChanged"/> as a listener change would.</summary>
+    public IReadOnlyList<Multiaddr> ListenAddresses
+    {
+        get => Volatile.Read(ref _listenAddresses);
+        set
+        {
+            Volatile.Write(ref _listenAddresses, value);
+            LocalPeerChanged?.Invoke(this, LocalPeerChange.ListenAddresses);
+        }
+    }
 
     public FakePeerStore FakePeerStore { get; } = new();
 
@@ -78,18 +90,30 @@ public sealed class FakeHost : IHost
 
     public void SetStreamHandler(string protocol, StreamHandler handler, StreamHandlerOptions? options = null)
     {
+        bool added;
         lock (_lock)
         {
-            _handlers.RemoveAll(h => h.Protocol == protocol);
+            added = _handlers.RemoveAll(h => h.Protocol == protocol) == 0;
             _handlers.Add((protocol, handler, options ?? StreamHandlerOptions.Default));
+        }
+
+        if (added)
+        {
+            LocalPeerChanged?.Invoke(this, LocalPeerChange.Protocols);
         }
     }
 
     public void RemoveStreamHandler(string protocol)
     {
+        bool removed;
         lock (_lock)
         {
-            _handlers.RemoveAll(h => h.Protocol == protocol);
+            removed = _handlers.RemoveAll(h => h.Protocol == protocol) > 0;
+        }
+
+        if (removed)
+        {
+            LocalPeerChanged?.Invoke(this, LocalPeerChange.Protocols);
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using ToolNet.Protocol.Addressing;
 using ToolNet.Protocol.Core;
 using ToolNet.Protocol.Host;
 using ToolNet.Protocol.Multistream;
@@ -33,6 +34,27 @@ public class HostTests
                 return buffer.WrittenSpan.ToArray();
             }
         }
+    }
+
+    [Fact]
+    public async Task Changes_of_our_protocols_and_listen_addresses_are_reported()
+    {
+        await using var host = await TestHosts.StartAsync();
+        var changes = new List<LocalPeerChange>();
+        host.LocalPeerChanged += (_, change) => changes.Add(change);
+
+        host.SetStreamHandler(EchoProtocol, EchoAsync);
+        host.SetStreamHandler(EchoProtocol, EchoAsync); // replaced, the protocol set is the same
+        host.RemoveStreamHandler(EchoProtocol);
+        host.RemoveStreamHandler(EchoProtocol); // not there any more
+        var added = await host.ListenAsync(Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"));
+        Assert.Contains(added, host.ListenAddresses);
+        Assert.True(await host.StopListeningAsync(added));
+        Assert.False(await host.StopListeningAsync(added));
+
+        Assert.DoesNotContain(added, host.ListenAddresses);
+        Assert.Single(host.ListenAddresses);
+        Assert.Equal([LocalPeerChange.Protocols, LocalPeerChange.Protocols, LocalPeerChange.ListenAddresses, LocalPeerChange.ListenAddresses], changes);
     }
 
     [Fact]

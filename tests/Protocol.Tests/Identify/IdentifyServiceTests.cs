@@ -13,7 +13,8 @@ public sealed class IdentifyServiceTests : TwoHostsTest
 {
     private static readonly Multiaddr AddressX = Multiaddr.Parse("/ip4/10.0.0.1/tcp/1");
     private static readonly Multiaddr AddressY = Multiaddr.Parse("/ip4/10.0.0.2/tcp/2");
-    private static readonly IdentifyOptions Options = new() { IdentifyOnConnect = false, Timeout = TimeSpan.FromSeconds(20), AddressTtl = TimeSpan.FromMinutes(7) };
+    // Pushes only when a test asks: the automatic ones are tested in IdentifyPushTests.
+    private static readonly IdentifyOptions Options = new() { IdentifyOnConnect = false, PushOnChange = false, Timeout = TimeSpan.FromSeconds(20), AddressTtl = TimeSpan.FromMinutes(7) };
 
     private readonly IdentifyService _serviceA;
     private readonly IdentifyService _serviceB;

@@ -1,5 +1,6 @@
 using FsCheck.Xunit;
 using ToolNet.Protocol.Peers;
+using ToolNet.Protocol.Tests.Fakes;
 using static ToolNet.Protocol.Tests.Peers.TestPeers;
 
 namespace ToolNet.Protocol.Tests.Peers;

@@ -1,6 +1,7 @@
 using ToolNet.Protocol.Addressing;
 using ToolNet.Protocol.Crypto;
 using ToolNet.Protocol.Peers;
+using ToolNet.Protocol.Tests.Fakes;
 using static ToolNet.Protocol.Tests.Peers.TestPeers;
 
 namespace ToolNet.Protocol.Tests.Peers;
