@@ -80,13 +80,6 @@ public class YamuxStreamBenchmarks
         await stream.Output.CompleteAsync();
         await stream.DisposeAsync();
     }
-
-    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-
-        public PipeWriter Output { get; } = output;
-    }
 }
 
 /// <summary>Encoding and decoding of the 12-byte yamux header, the per-frame codec cost.</summary>
