@@ -24,7 +24,7 @@ internal static class YamuxTargets
     /// <summary>
     /// Feeds <paramref name="input"/> to a session as the remote's bytes, in reads of varying sizes split into
     /// segments, the way its read loop would (but synchronously, so that runs are deterministic). A remote that
-    /// breaks the protocol must only make the session close; afterwards nothing may be left open. Never throws
+    /// breaks the protocol must only make the session close; afterwards nothing may be left open or reserved. Never throws
     /// <see cref="Protocol.WireFormatException"/>: the session handles that itself.
     /// </summary>
     [FuzzTarget("yamux-session")]
@@ -51,6 +51,11 @@ internal static class YamuxTargets
         if (session.ActiveStreamCount != 0 || !session.Completion.IsCompleted)
         {
             throw new InvalidOperationException($"yamux session left {session.ActiveStreamCount} streams open after closing");
+        }
+
+        if (session.ReservedReceiveBytes != 0)
+        {
+            throw new InvalidOperationException($"yamux session left {session.ReservedReceiveBytes} receive bytes reserved after closing");
         }
     }
 

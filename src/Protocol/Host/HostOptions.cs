@@ -58,8 +58,8 @@ public sealed record HostOptions
 
 /// <summary>
 /// Hard resource limits of the host. Each refusal is logged and counted. Per-connection stream and memory limits
-/// belong to the muxer (<c>YamuxOptions.MaxInboundStreams</c>, <c>MaxStreamWindowSize</c>); per-protocol stream
-/// limits to <see cref="StreamHandlerOptions"/>.
+/// belong to the muxer (<c>YamuxOptions.MaxInboundStreams</c>, <c>MaxStreamWindowSize</c>,
+/// <c>MaxConnectionReceiveBuffer</c>); per-protocol stream limits to <see cref="StreamHandlerOptions"/>.
 /// </summary>
 public sealed record ResourceLimits
 {

@@ -23,6 +23,17 @@ public sealed record YamuxOptions
     /// Equal to <see cref="InitialStreamWindowSize"/> disables auto-tuning.</summary>
     public int MaxStreamWindowSize { get; init; } = 16 * 1024 * 1024;
 
+    /// <summary>The receive memory of one connection: every byte of receive window granted to the remote, on all
+    /// streams, is reserved against this first (the spec has no session window: "There is no window size for the
+    /// session", libp2p/specs yamux/README.md, "Flow Control"). A stream reserves its initial window when it opens
+    /// and keeps its reservation until it can receive no more and the application has read or dropped what it
+    /// buffered. An inbound SYN that does not fit is refused with RST (counted in
+    /// <see cref="YamuxSession.OverBudgetInboundStreamCount"/>); opening an outbound stream that does not fit throws
+    /// <see cref="YamuxReceiveBudgetExceededException"/>; auto-tuning grows a window only while a quarter of the
+    /// budget stays free for new streams. The default, 32 MiB, is 128 streams at the initial 256 KiB window, or one
+    /// stream auto-tuned to 16 MiB with room for 64 more. Must be at least <see cref="InitialStreamWindowSize"/>.</summary>
+    public long MaxConnectionReceiveBuffer { get; init; } = 32 * 1024 * 1024;
+
     /// <summary>Inbound streams open at once (accepted or waiting to be accepted); a SYN beyond this is answered
     /// with RST and counted in <see cref="YamuxSession.RefusedInboundStreamCount"/>. The spec asks to buffer at
     /// least 256 unacknowledged inbound streams ("ACK backlog").</summary>
@@ -64,6 +75,7 @@ public sealed record YamuxOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(InitialStreamWindowSize, SpecInitialWindowSize, nameof(InitialStreamWindowSize));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxStreamWindowSize, InitialStreamWindowSize, nameof(MaxStreamWindowSize));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxStreamWindowSize, 1 << 30, nameof(MaxStreamWindowSize));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxConnectionReceiveBuffer, InitialStreamWindowSize, nameof(MaxConnectionReceiveBuffer));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxInboundStreams, 1, nameof(MaxInboundStreams));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxUnacknowledgedOutboundStreams, 1, nameof(MaxUnacknowledgedOutboundStreams));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxDataFrameSize, 1, nameof(MaxDataFrameSize));

@@ -15,6 +15,9 @@ namespace ToolNet.Protocol.Yamux;
 /// turn, one data frame each; the keep-alive loop pings. A remote that breaks the protocol (a bad header, data
 /// beyond the window, a SYN with our parity) gets a go-away with the protocol-error code and the session closes;
 /// <see cref="Completion"/> then faults with a <see cref="WireFormatException"/> saying why.
+/// <para>Receive memory: every byte of receive window the session grants is first reserved against
+/// <see cref="YamuxOptions.MaxConnectionReceiveBuffer"/> (see <see cref="ReservedReceiveBytes"/>), so that the data
+/// one connection can make us buffer, over all its streams, stays within that budget.</para>
 /// </summary>
 public sealed class YamuxSession : IMuxedConnection
 {
@@ -39,6 +42,7 @@ public sealed class YamuxSession : IMuxedConnection
     private readonly CancellationTokenSource _writeAbort = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _stateLock = new();
+    private readonly YamuxReceiveBudget _receiveBudget;
 
     // Guarded by _stateLock.
     private long _nextOutboundId;
@@ -49,6 +53,7 @@ public sealed class YamuxSession : IMuxedConnection
     private int _inboundStreams;
     private int _queuedControlFrames;
     private long _refusedInboundStreams;
+    private long _overBudgetInboundStreams;
     private int _nextPingId;
     private long _roundTripTicks = -1;
     private long _remoteGoAwayCode = -1;
@@ -75,6 +80,7 @@ public sealed class YamuxSession : IMuxedConnection
         // libp2p/specs yamux/README.md, "StreamID Field": the client uses odd ids, the server even ones.
         _nextOutboundId = direction == Direction.Outbound ? 1 : 2;
         _outboundBacklog = new SemaphoreSlim(options.MaxUnacknowledgedOutboundStreams, options.MaxUnacknowledgedOutboundStreams);
+        _receiveBudget = new YamuxReceiveBudget(options.MaxConnectionReceiveBuffer);
     }
 
     /// <summary>Outbound: we dialed and are the yamux client (odd stream ids); inbound: the server (even ids).</summary>
@@ -91,6 +97,14 @@ public sealed class YamuxSession : IMuxedConnection
 
     /// <summary>Inbound streams refused with RST because <see cref="YamuxOptions.MaxInboundStreams"/> were open.</summary>
     public long RefusedInboundStreamCount => Interlocked.Read(ref _refusedInboundStreams);
+
+    /// <summary>Inbound streams refused with RST because <see cref="YamuxOptions.MaxConnectionReceiveBuffer"/> could
+    /// not cover their initial window.</summary>
+    public long OverBudgetInboundStreamCount => Interlocked.Read(ref _overBudgetInboundStreams);
+
+    /// <summary>The bytes of <see cref="YamuxOptions.MaxConnectionReceiveBuffer"/> reserved now: the receive windows
+    /// of the open streams, and what the application has not yet read of streams that can receive no more.</summary>
+    public long ReservedReceiveBytes => _receiveBudget.Reserved;
 
     /// <summary>The most recent ping round-trip time, or null before the first answer.</summary>
     public TimeSpan? RoundTripTime
@@ -135,6 +149,12 @@ public sealed class YamuxSession : IMuxedConnection
 
     /// <summary>Opens a new outbound stream; the SYN is sent at once. Waits while
     /// <see cref="YamuxOptions.MaxUnacknowledgedOutboundStreams"/> of our streams are unacknowledged.</summary>
+    /// <remarks>The stream's initial receive window is reserved against
+    /// <see cref="YamuxOptions.MaxConnectionReceiveBuffer"/> first: the remote may send that much as soon as it
+    /// sees the SYN. Without room the open fails at once rather than waiting, as the room is only freed by the
+    /// application ending or reading other streams, which a waiting caller may itself be holding up.</remarks>
+    /// <exception cref="YamuxReceiveBudgetExceededException">The connection's receive budget cannot cover the new
+    /// stream's initial window; ending or reading other streams frees room.</exception>
     /// <exception cref="IOException">The session is closed, or the remote sent go-away.</exception>
     public async ValueTask<YamuxStream> OpenYamuxStreamAsync(CancellationToken cancellationToken = default)
     {
@@ -165,9 +185,15 @@ public sealed class YamuxSession : IMuxedConnection
                 throw new IOException(refusal);
             }
 
+            if (!_receiveBudget.TryReserve(_options.InitialStreamWindowSize))
+            {
+                _outboundBacklog.Release();
+                throw new YamuxReceiveBudgetExceededException(_options.InitialStreamWindowSize, _receiveBudget.Reserved, _receiveBudget.Capacity);
+            }
+
             var id = (uint)_nextOutboundId;
             _nextOutboundId += 2;
-            stream = new YamuxStream(this, id, Direction.Outbound, _options, Now);
+            stream = new YamuxStream(this, id, Direction.Outbound, _options, Now, _receiveBudget);
             _streams[id] = stream;
             Interlocked.Increment(ref _activeStreams);
         }
@@ -197,6 +223,8 @@ public sealed class YamuxSession : IMuxedConnection
                 {
                     return stream;
                 }
+
+                stream.DiscardUnaccepted();
             }
         }
 
@@ -437,6 +465,13 @@ public sealed class YamuxSession : IMuxedConnection
             Interlocked.Increment(ref _refusedInboundStreams);
             refusal = $"{_options.MaxInboundStreams} inbound streams are open";
         }
+        else if (!_receiveBudget.TryReserve(_options.InitialStreamWindowSize))
+        {
+            // The remote may send a whole initial window with its SYN (libp2p/specs yamux/README.md, "Flow Control":
+            // "Both sides assume the initial 256KB window"), so a stream we cannot cover is refused before any of it.
+            Interlocked.Increment(ref _overBudgetInboundStreams);
+            refusal = $"its initial window of {_options.InitialStreamWindowSize} bytes does not fit the connection's receive budget ({_receiveBudget.Reserved} of {_receiveBudget.Capacity} bytes reserved)";
+        }
 
         if (refusal is not null)
         {
@@ -449,7 +484,7 @@ public sealed class YamuxSession : IMuxedConnection
             return null;
         }
 
-        var stream = new YamuxStream(this, streamId, Direction.Inbound, _options, Now);
+        var stream = new YamuxStream(this, streamId, Direction.Inbound, _options, Now, _receiveBudget);
         _streams[streamId] = stream;
         Interlocked.Increment(ref _activeStreams);
         Interlocked.Increment(ref _inboundStreams);
@@ -780,6 +815,13 @@ public sealed class YamuxSession : IMuxedConnection
 
         _writeQueue.Writer.TryComplete();
         _acceptQueue.Writer.TryComplete();
+
+        // Streams nobody will accept any more; AcceptYamuxStreamAsync drops those it still takes the same way.
+        while (_acceptQueue.Reader.TryRead(out var unaccepted))
+        {
+            unaccepted.DiscardUnaccepted();
+        }
+
         _writeAbort.Dispose();
         if (error is null)
         {

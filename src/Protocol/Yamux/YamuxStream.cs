@@ -48,12 +48,14 @@ public sealed class YamuxStream : IMuxedStream
     private int _backlogSlotReleased;
     private int _disposed;
 
-    internal YamuxStream(YamuxSession session, uint streamId, Direction direction, YamuxOptions options, TimeSpan now)
+    /// <summary>A new stream holding <see cref="YamuxOptions.InitialStreamWindowSize"/> bytes of
+    /// <paramref name="budget"/>, which the caller has reserved.</summary>
+    internal YamuxStream(YamuxSession session, uint streamId, Direction direction, YamuxOptions options, TimeSpan now, YamuxReceiveBudget budget)
     {
         _session = session;
         StreamId = streamId;
         Direction = direction;
-        _receiveWindow = new YamuxReceiveWindow(options.MaxStreamWindowSize, now);
+        _receiveWindow = new YamuxReceiveWindow(options.MaxStreamWindowSize, now, budget, options.InitialStreamWindowSize);
 
         // The window bounds what can be buffered, so the receive pipe never pauses its writer: the read loop must
         // not wait on one stream's reader (pauseWriterThreshold 0 disables pausing).
@@ -132,7 +134,20 @@ public sealed class YamuxStream : IMuxedStream
         {
             lock (_sync)
             {
-                return _receiveWindow.WindowSize - _receiveWindow.Credit;
+                return _receiveWindow.Buffered;
+            }
+        }
+    }
+
+    /// <summary>The bytes of the connection's receive budget this stream holds (see
+    /// <see cref="YamuxSession.ReservedReceiveBytes"/>).</summary>
+    internal long ReservedReceiveBytes
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return _receiveWindow.Reserved;
             }
         }
     }
@@ -210,6 +225,8 @@ public sealed class YamuxStream : IMuxedStream
                 {
                     CopyInLargeBuffers(writer, segment.Span);
                 }
+
+                _receiveWindow.OnDelivered(payload.Length);
 
                 // Never pauses (see the constructor), so this completes synchronously, inside the lock that keeps a
                 // concurrent Reset from completing the pipe under our feet.
@@ -491,11 +508,7 @@ public sealed class YamuxStream : IMuxedStream
         bool schedule = false;
         lock (_sync)
         {
-            if (_remoteFinReceived || _receiveCompleted || _resetError is not null)
-            {
-                return;
-            }
-
+            // Once the stream can receive no more (FIN, reset), this only gives the consumed bytes back to the budget.
             var delta = _receiveWindow.OnConsumed(bytes, _session.Now, _session.RoundTripTime);
             if (delta > 0)
             {
@@ -517,8 +530,13 @@ public sealed class YamuxStream : IMuxedStream
             // Completing the writer too lets the pipe return its buffers, and wakes a read pending on another task
             // when we are disposed from there; later data resets the stream.
             CompleteReceiveLocked(Volatile.Read(ref _disposed) == 0 ? null : new ObjectDisposedException(ToString()));
+            _receiveWindow.Discard();
         }
     }
+
+    /// <summary>The session drops a stream the application never accepted (the session closed, or the stream was
+    /// reset first): what it buffered goes, and with it the stream's reservation.</summary>
+    internal void DiscardUnaccepted() => _input.Complete();
 
     internal void ThrowIfReadReset()
     {
@@ -575,6 +593,7 @@ public sealed class YamuxStream : IMuxedStream
         {
             _receiveCompleted = true;
             _receivePipe.Writer.Complete(error);
+            _receiveWindow.Close();
         }
     }
 

@@ -8,10 +8,25 @@ public class YamuxReceiveWindowTests
     private const int Max = 16 * 1024 * 1024;
     private static readonly TimeSpan Rtt = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>A window whose budget never limits it (the max window is reserved up front).</summary>
+    private static YamuxReceiveWindow NewWindow()
+    {
+        var budget = new YamuxReceiveBudget(4L * Max);
+        Assert.True(budget.TryReserve(Max));
+        return new YamuxReceiveWindow(Max, TimeSpan.Zero, budget, Max);
+    }
+
+    /// <summary>A data frame of <paramref name="length"/> bytes arrives and is handed to the reader.</summary>
+    private static void Receive(YamuxReceiveWindow window, long length)
+    {
+        Assert.True(window.TryReceive((uint)length));
+        window.OnDelivered(length);
+    }
+
     [Fact]
     public void Starts_with_the_spec_window_and_refuses_data_beyond_it()
     {
-        var window = new YamuxReceiveWindow(Max, TimeSpan.Zero);
+        var window = NewWindow();
         Assert.Equal(Initial, window.WindowSize);
         Assert.True(window.TryReceive(Initial - 1));
         Assert.False(window.TryReceive(2));
@@ -23,7 +38,7 @@ public class YamuxReceiveWindowTests
     [Fact]
     public void A_larger_initial_window_is_granted_as_a_delta()
     {
-        var window = new YamuxReceiveWindow(Max, TimeSpan.Zero);
+        var window = NewWindow();
         Assert.Equal((uint)(Max - Initial), window.Grant(Max));
         Assert.Equal(Max, window.WindowSize);
         Assert.Equal(Max, window.Credit);
@@ -33,8 +48,8 @@ public class YamuxReceiveWindowTests
     [Fact]
     public void Grants_the_consumed_bytes_back_once_half_the_window_was_consumed()
     {
-        var window = new YamuxReceiveWindow(Max, TimeSpan.Zero);
-        Assert.True(window.TryReceive(Initial));
+        var window = NewWindow();
+        Receive(window, Initial);
         Assert.Equal(0u, window.OnConsumed((Initial / 2) - 1, TimeSpan.FromSeconds(10), Rtt));
         Assert.Equal((uint)(Initial / 2), window.OnConsumed(1, TimeSpan.FromSeconds(10), Rtt));
         Assert.Equal(Initial, window.WindowSize);
@@ -44,8 +59,8 @@ public class YamuxReceiveWindowTests
     [Fact]
     public void Doubles_when_half_the_window_was_consumed_within_two_round_trips()
     {
-        var window = new YamuxReceiveWindow(Max, TimeSpan.Zero);
-        Assert.True(window.TryReceive(Initial));
+        var window = NewWindow();
+        Receive(window, Initial);
         var delta = window.OnConsumed(Initial / 2, (2 * Rtt) - TimeSpan.FromTicks(1), Rtt);
         Assert.Equal(2 * Initial, window.WindowSize);
         Assert.Equal((uint)((Initial / 2) + Initial), delta);
@@ -57,8 +72,8 @@ public class YamuxReceiveWindowTests
     [Fact]
     public void Does_not_grow_for_a_reader_slower_than_two_round_trips_or_without_an_rtt()
     {
-        var window = new YamuxReceiveWindow(Max, TimeSpan.Zero);
-        Assert.True(window.TryReceive(Initial));
+        var window = NewWindow();
+        Receive(window, Initial);
         window.OnConsumed(Initial / 2, 2 * Rtt, Rtt);
         Assert.Equal(Initial, window.WindowSize);
         window.OnConsumed(Initial / 2, (2 * Rtt) + TimeSpan.FromTicks(1), null);
@@ -68,12 +83,12 @@ public class YamuxReceiveWindowTests
     [Fact]
     public void Grows_up_to_the_maximum_and_no_further()
     {
-        var window = new YamuxReceiveWindow(Max, TimeSpan.Zero);
+        var window = NewWindow();
         var now = TimeSpan.Zero;
         for (var round = 0; round < 20; round++)
         {
             var half = window.WindowSize / 2;
-            Assert.True(window.TryReceive((uint)half));
+            Receive(window, half);
             now += TimeSpan.FromMilliseconds(1);
             window.OnConsumed(half, now, Rtt);
             Assert.True(window.Credit <= window.WindowSize);
@@ -85,8 +100,8 @@ public class YamuxReceiveWindowTests
     [Fact]
     public void The_epoch_restarts_at_every_update()
     {
-        var window = new YamuxReceiveWindow(Max, TimeSpan.Zero);
-        Assert.True(window.TryReceive(Initial));
+        var window = NewWindow();
+        Receive(window, Initial);
 
         // A slow first epoch, then a fast one measured from the first update, not from the start.
         window.OnConsumed(Initial / 2, TimeSpan.FromSeconds(10), Rtt);
