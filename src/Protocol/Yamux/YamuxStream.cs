@@ -103,7 +103,8 @@ public sealed class YamuxStream : IMuxedStream
     public PipeWriter Output => _output;
 
     /// <summary>The current receive window of this stream; auto-tuning grows it from 256 KiB up to
-    /// <see cref="YamuxOptions.MaxStreamWindowSize"/>.</summary>
+    /// <see cref="YamuxOptions.MaxStreamWindowSize"/>, as far as the connection's receive budget
+    /// (<see cref="YamuxOptions.MaxConnectionReceiveBuffer"/>) allows.</summary>
     public long ReceiveWindowSize
     {
         get
