@@ -62,24 +62,7 @@ public sealed class InMemoryStream : IStream
     }
 
     /// <summary>Reads everything until the other end half-closes.</summary>
-    public async Task<byte[]> ReadToEndAsync()
-    {
-        using var collected = new MemoryStream();
-        while (true)
-        {
-            var read = await Input.ReadAsync();
-            foreach (var segment in read.Buffer)
-            {
-                collected.Write(segment.Span);
-            }
-
-            Input.AdvanceTo(read.Buffer.End);
-            if (read.IsCompleted)
-            {
-                return collected.ToArray();
-            }
-        }
-    }
+    public Task<byte[]> ReadToEndAsync() => Input.ReadToEndAsync();
 
     public async ValueTask CloseWriteAsync(CancellationToken cancellationToken = default)
     {

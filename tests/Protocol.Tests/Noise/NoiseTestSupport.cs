@@ -134,21 +134,7 @@ internal static class PipeTraffic
     }
 
     /// <summary>Reads to the end of <paramref name="input"/> and returns it as ASCII.</summary>
-    public static async Task<string> ReadToEndAsync(PipeReader input)
-    {
-        while (true)
-        {
-            var result = await input.ReadAsync();
-            if (result.IsCompleted)
-            {
-                var text = Encoding.ASCII.GetString(result.Buffer);
-                input.AdvanceTo(result.Buffer.End);
-                return text;
-            }
-
-            input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
-        }
-    }
+    public static async Task<string> ReadToEndAsync(PipeReader input) => Encoding.ASCII.GetString(await input.ReadToEndAsync());
 
     /// <summary>Reads exactly <paramref name="count"/> bytes.</summary>
     public static async Task<byte[]> ReadExactlyAsync(PipeReader input, int count)

@@ -266,24 +266,7 @@ internal static class YamuxTestHelpers
     }
 
     /// <summary>Reads until the remote half-closes.</summary>
-    public static async Task<byte[]> ReadAllAsync(IMuxedStream stream)
-    {
-        var received = new ArrayBufferWriter<byte>();
-        while (true)
-        {
-            var result = await stream.Input.ReadAsync();
-            foreach (var segment in result.Buffer)
-            {
-                received.Write(segment.Span);
-            }
-
-            stream.Input.AdvanceTo(result.Buffer.End);
-            if (result.IsCompleted)
-            {
-                return received.WrittenSpan.ToArray();
-            }
-        }
-    }
+    public static Task<byte[]> ReadAllAsync(IMuxedStream stream) => stream.Input.ReadToEndAsync();
 
     public static byte[] RandomBytes(int length, int seed)
     {
