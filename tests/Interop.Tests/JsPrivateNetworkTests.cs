@@ -1,13 +1,8 @@
 using System.Text;
-using Microsoft.Extensions.Logging.Abstractions;
 using ToolNet.Protocol.Addressing;
-using ToolNet.Protocol.Crypto;
 using ToolNet.Protocol.Echo;
 using ToolNet.Protocol.Host;
-using ToolNet.Protocol.Noise;
 using ToolNet.Protocol.Pnet;
-using ToolNet.Protocol.Tcp;
-using ToolNet.Protocol.Yamux;
 
 namespace ToolNet.Interop.Tests;
 
@@ -62,20 +57,5 @@ public sealed class JsPrivateNetworkTests : IDisposable
         return path;
     }
 
-    private static async Task<Libp2pHost> StartHostAsync(PreSharedKey key)
-    {
-        var identity = PrivateKey.Generate(KeyType.Ed25519);
-        var host = new Libp2pHost(new HostOptions
-        {
-            Identity = identity,
-            Transports = [new TcpTransport()],
-            Security = [new NoiseSecurity(identity, [YamuxMuxer.Id], NullLogger.Instance)],
-            Muxers = [new YamuxMuxer()],
-            ListenAddresses = [Multiaddr.Parse("/ip4/127.0.0.1/tcp/0")],
-            PrivateNetwork = new PrivateNetworkProtector(key),
-        });
-        await host.StartAsync();
-        _ = new EchoService(host);
-        return host;
-    }
+    private static Task<Libp2pHost> StartHostAsync(PreSharedKey key) => JsHostSmokeTests.StartHostAsync(new PrivateNetworkProtector(key));
 }
