@@ -71,18 +71,18 @@ public static class IdentifyCodec
             switch (field)
             {
                 case PublicKeyField:
-                    publicKey = ReadBoundedBytes(ref reader, wireType, PublicKeyType.MaxProtobufLength, "publicKey");
+                    publicKey = reader.ReadBoundedBytes(wireType, PublicKeyType.MaxProtobufLength, "publicKey");
                     break;
                 case ListenAddressesField:
                     CheckCount(listenAddresses.Count, MaxListenAddresses, "listenAddrs");
-                    listenAddresses.Add(ReadBoundedBytes(ref reader, wireType, Multiaddr.MaxEncodedLength, "a listenAddrs entry"));
+                    listenAddresses.Add(reader.ReadBoundedBytes(wireType, Multiaddr.MaxEncodedLength, "a listenAddrs entry"));
                     break;
                 case ProtocolsField:
                     CheckCount(protocols.Count, MaxProtocols, "protocols");
                     protocols.Add(reader.ReadString(wireType, MaxProtocolLength, "a protocols entry"));
                     break;
                 case ObservedAddressField:
-                    observedAddress = ReadBoundedBytes(ref reader, wireType, Multiaddr.MaxEncodedLength, "observedAddr");
+                    observedAddress = reader.ReadBoundedBytes(wireType, Multiaddr.MaxEncodedLength, "observedAddr");
                     break;
                 case ProtocolVersionField:
                     protocolVersion = reader.ReadString(wireType, MaxVersionLength, "protocolVersion");
@@ -91,7 +91,7 @@ public static class IdentifyCodec
                     agentVersion = reader.ReadString(wireType, MaxVersionLength, "agentVersion");
                     break;
                 case SignedPeerRecordField:
-                    signedPeerRecord = ReadBoundedBytes(ref reader, wireType, Envelope.MaxEncodedLength, "signedPeerRecord");
+                    signedPeerRecord = reader.ReadBoundedBytes(wireType, Envelope.MaxEncodedLength, "signedPeerRecord");
                     break;
                 default:
                     reader.SkipField(wireType);
@@ -120,46 +120,7 @@ public static class IdentifyCodec
     /// <exception cref="WireFormatException">A malformed or oversized prefix, or a malformed body.</exception>
     public static bool TryReadDelimited(ref ReadOnlySequence<byte> buffer, IdentifyMessage? mergeInto, [NotNullWhen(true)] out IdentifyMessage? message)
     {
-        message = null;
-        var reader = new SequenceReader<byte>(buffer);
-        var status = Varint.TryRead(ref reader, out var length);
-        if (status == VarintStatus.NeedMoreData)
-        {
-            return false;
-        }
-
-        Varint.ThrowIfNotDone(status);
-        if (length > MaxMessageLength)
-        {
-            throw new WireFormatException($"identify message length prefix {length} exceeds {MaxMessageLength}");
-        }
-
-        if (reader.Remaining < (long)length)
-        {
-            return false;
-        }
-
-        var body = buffer.Slice(reader.Position, (long)length);
-        if (body.IsSingleSegment)
-        {
-            message = Decode(body.FirstSpan, mergeInto);
-        }
-        else
-        {
-            var rented = ArrayPool<byte>.Shared.Rent((int)length);
-            try
-            {
-                body.CopyTo(rented);
-                message = Decode(rented.AsSpan(0, (int)length), mergeInto);
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(rented);
-            }
-        }
-
-        buffer = buffer.Slice(body.End);
-        return true;
+        return DelimitedProtobuf.TryRead(ref buffer, MaxMessageLength, "identify message", body => Decode(body, mergeInto), out message);
     }
 
     /// <summary>The encoded body length of <paramref name="message"/>.</summary>
@@ -227,10 +188,7 @@ public static class IdentifyCodec
             throw new ArgumentException($"peers would refuse this identify message: {violation}", nameof(message));
         }
 
-        var span = writer.GetSpan(Varint.MaxLength + length);
-        var prefixLength = Varint.Write(span, (ulong)length);
-        Encode(message, span[prefixLength..]);
-        writer.Advance(prefixLength + length);
+        DelimitedProtobuf.Write(writer, message, length, static (m, destination) => Encode(m, destination));
     }
 
     /// <summary>Names the first per-field bound <paramref name="message"/> breaks, or returns null.</summary>
@@ -249,14 +207,6 @@ public static class IdentifyCodec
             _ when TooLong(message.ProtocolVersion, MaxVersionLength) || TooLong(message.AgentVersion, MaxVersionLength) => "a version string is too long",
             _ => null,
         };
-    }
-
-    private static byte[] ReadBoundedBytes(ref ProtobufReader reader, int wireType, int maxLength, string what)
-    {
-        var bytes = reader.ReadBytes(wireType);
-        return bytes.Length <= maxLength
-            ? bytes.ToArray()
-            : throw new WireFormatException($"{what} is {bytes.Length} bytes, over the {maxLength}-byte limit");
     }
 
     private static void CheckCount(int count, int max, string what)
