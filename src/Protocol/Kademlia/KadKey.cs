@@ -58,31 +58,6 @@ public readonly struct KadKey : IEquatable<KadKey>
             BinaryPrimitives.ReadUInt64BigEndian(hash[24..]));
     }
 
-    /// <summary>A key sharing exactly <paramref name="prefixLength"/> leading bits with <paramref name="reference"/>,
-    /// the rest random: the target of a bucket refresh.</summary>
-    public static KadKey RandomWithPrefix(KadKey reference, int prefixLength)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(prefixLength);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(prefixLength, Bits);
-        Span<byte> random = stackalloc byte[32];
-        RandomNumberGenerator.Fill(random);
-        var noise = FromHash(random);
-        Span<ulong> words = [noise._w0, noise._w1, noise._w2, noise._w3];
-        Span<ulong> mine = [reference._w0, reference._w1, reference._w2, reference._w3];
-        for (var i = 0; i < 4; i++)
-        {
-            var bitsHere = Math.Clamp(prefixLength - (64 * i), 0, 64);
-            var keepMask = bitsHere == 64 ? ulong.MaxValue : bitsHere == 0 ? 0 : ~(ulong.MaxValue >> bitsHere);
-            words[i] = (mine[i] & keepMask) | (words[i] & ~keepMask);
-        }
-
-        // Flip the bit just after the prefix so the common prefix is exactly prefixLength long.
-        var word = prefixLength / 64;
-        var flip = 1UL << (63 - (prefixLength % 64));
-        words[word] = (words[word] & ~flip) | (~mine[word] & flip);
-        return new KadKey(words[0], words[1], words[2], words[3]);
-    }
-
     /// <summary>The XOR distance to <paramref name="other"/>, itself a key.</summary>
     public KadKey Xor(KadKey other) => new(_w0 ^ other._w0, _w1 ^ other._w1, _w2 ^ other._w2, _w3 ^ other._w3);
 

@@ -55,20 +55,4 @@ public class KadKeyTests
         var cid = Vectors.GetProperty("derived_cid_key_example");
         Assert.Equal(cid.GetProperty("kad_key_hex").GetString(), KadKey.FromKeyBytes(cid.GetProperty("multihash_hex").Hex()).ToString());
     }
-
-    [Theory]
-    [InlineData(0)]
-    [InlineData(1)]
-    [InlineData(63)]
-    [InlineData(64)]
-    [InlineData(130)]
-    [InlineData(255)]
-    public void A_random_key_with_a_prefix_shares_exactly_that_many_bits(int prefixLength)
-    {
-        var reference = KadKey.FromKeyBytes("reference"u8);
-        for (var i = 0; i < 20; i++)
-        {
-            Assert.Equal(prefixLength, reference.CommonPrefixLength(KadKey.RandomWithPrefix(reference, prefixLength)));
-        }
-    }
 }
