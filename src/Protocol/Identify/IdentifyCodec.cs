@@ -120,7 +120,46 @@ public static class IdentifyCodec
     /// <exception cref="WireFormatException">A malformed or oversized prefix, or a malformed body.</exception>
     public static bool TryReadDelimited(ref ReadOnlySequence<byte> buffer, IdentifyMessage? mergeInto, [NotNullWhen(true)] out IdentifyMessage? message)
     {
-        return DelimitedProtobuf.TryRead(ref buffer, MaxMessageLength, "identify message", body => Decode(body, mergeInto), out message);
+        message = null;
+        var reader = new SequenceReader<byte>(buffer);
+        var status = Varint.TryRead(ref reader, out var length);
+        if (status == VarintStatus.NeedMoreData)
+        {
+            return false;
+        }
+
+        Varint.ThrowIfNotDone(status);
+        if (length > MaxMessageLength)
+        {
+            throw new WireFormatException($"identify message length prefix {length} exceeds {MaxMessageLength}");
+        }
+
+        if (reader.Remaining < (long)length)
+        {
+            return false;
+        }
+
+        var body = buffer.Slice(reader.Position, (long)length);
+        if (body.IsSingleSegment)
+        {
+            message = Decode(body.FirstSpan, mergeInto);
+        }
+        else
+        {
+            var rented = ArrayPool<byte>.Shared.Rent((int)length);
+            try
+            {
+                body.CopyTo(rented);
+                message = Decode(rented.AsSpan(0, (int)length), mergeInto);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+
+        buffer = buffer.Slice(body.End);
+        return true;
     }
 
     /// <summary>The encoded body length of <paramref name="message"/>.</summary>
@@ -188,7 +227,10 @@ public static class IdentifyCodec
             throw new ArgumentException($"peers would refuse this identify message: {violation}", nameof(message));
         }
 
-        DelimitedProtobuf.Write(writer, message, length, static (m, destination) => Encode(m, destination));
+        var span = writer.GetSpan(Varint.MaxLength + length);
+        var prefixLength = Varint.Write(span, (ulong)length);
+        Encode(message, span[prefixLength..]);
+        writer.Advance(prefixLength + length);
     }
 
     /// <summary>Names the first per-field bound <paramref name="message"/> breaks, or returns null.</summary>

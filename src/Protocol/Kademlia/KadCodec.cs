@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
 using ToolNet.Protocol.Addressing;
-using ToolNet.Protocol.Multiformats;
+using ToolNet.Protocol.Core;
 using ToolNet.Protocol.Protobuf;
 
 namespace ToolNet.Protocol.Kademlia;
@@ -110,15 +110,12 @@ public static class KadCodec
 
     /// <summary>
     /// Reads one length-prefixed message from the start of <paramref name="buffer"/> and slices it off. Returns false,
-    /// leaving the buffer as it was, while the prefix or the body is incomplete. The prefix is checked against
-    /// <see cref="MaxMessageLength"/> as soon as it is complete, so an oversized message is refused before its body
-    /// is waited for or buffered.
+    /// leaving the buffer as it was, while the prefix or the body is incomplete; an oversized prefix is refused before
+    /// its body is waited for (<see cref="LengthPrefixedMessages.TryRead"/>).
     /// </summary>
     /// <exception cref="WireFormatException">A malformed or oversized prefix, or a malformed body.</exception>
-    public static bool TryReadDelimited(ref ReadOnlySequence<byte> buffer, [NotNullWhen(true)] out KadMessage? message)
-    {
-        return DelimitedProtobuf.TryRead(ref buffer, MaxMessageLength, "kad message", Decode, out message);
-    }
+    public static bool TryReadDelimited(ref ReadOnlySequence<byte> buffer, [NotNullWhen(true)] out KadMessage? message) =>
+        LengthPrefixedMessages.TryRead(ref buffer, KadMessageCodec.Instance, out message);
 
     /// <summary>The encoded body length of <paramref name="message"/>.</summary>
     public static int GetEncodedLength(KadMessage message)
@@ -149,6 +146,7 @@ public static class KadCodec
     /// Returns the bytes written.</summary>
     public static int Encode(KadMessage message, Span<byte> destination)
     {
+        ArgumentNullException.ThrowIfNull(message);
         var writer = new ProtobufWriter(destination[..GetEncodedLength(message)]);
         writer.WriteVarintField(TypeField, (ulong)(long)message.Type, omitZero: true);
         writer.WriteBytesField(KeyField, message.Key.Span, omitEmpty: true);
@@ -181,15 +179,19 @@ public static class KadCodec
     /// <exception cref="ArgumentException">The message breaks a bound a peer would enforce (see the constants).</exception>
     public static void WriteDelimited(KadMessage message, IBufferWriter<byte> writer)
     {
-        ArgumentNullException.ThrowIfNull(writer);
-        var length = GetEncodedLength(message);
-        var violation = length > MaxMessageLength ? $"the message is {length} bytes, over {MaxMessageLength}" : FindBoundViolation(message);
-        if (violation is not null)
+        ThrowIfOverBounds(message);
+        LengthPrefixedMessages.Write(writer, message, KadMessageCodec.Instance);
+    }
+
+    /// <summary>Throws when <paramref name="message"/> breaks a per-field bound a peer would enforce.</summary>
+    /// <exception cref="ArgumentException">The bound broken.</exception>
+    public static void ThrowIfOverBounds(KadMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (FindBoundViolation(message) is { } violation)
         {
             throw new ArgumentException($"peers would refuse this kad message: {violation}", nameof(message));
         }
-
-        DelimitedProtobuf.Write(writer, message, length, static (m, destination) => Encode(m, destination));
     }
 
     /// <summary>Names the first per-field bound <paramref name="message"/> breaks, or returns null.</summary>
@@ -306,4 +308,24 @@ public static class KadCodec
             throw new WireFormatException($"kad message has more than {max} {what}");
         }
     }
+}
+
+/// <summary><see cref="KadCodec"/> as the <see cref="IMessageCodec{TMessage}"/> that <see cref="LengthPrefixedMessages"/>
+/// and <see cref="RequestResponse"/> frame on streams.</summary>
+public sealed class KadMessageCodec : IMessageCodec<KadMessage>
+{
+    private KadMessageCodec()
+    {
+    }
+
+    /// <summary>The one instance (the codec has no state).</summary>
+    public static KadMessageCodec Instance { get; } = new();
+
+    public int MaxMessageLength => KadCodec.MaxMessageLength;
+
+    public int GetEncodedLength(KadMessage message) => KadCodec.GetEncodedLength(message);
+
+    public void Encode(KadMessage message, Span<byte> destination) => KadCodec.Encode(message, destination);
+
+    public KadMessage Decode(ReadOnlySpan<byte> body) => KadCodec.Decode(body);
 }

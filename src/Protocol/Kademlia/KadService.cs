@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
@@ -380,7 +379,7 @@ public sealed class KadService : IAsyncDisposable
             _host.PeerId,
             async (peer, token) =>
             {
-                var response = await SendAsync(peer, request, expectResponse: true, token) ?? throw new IOException("no answer");
+                var response = (await SendAsync(peer, request, expectResponse: true, token))!;
                 var closer = AcceptCloserPeers(response);
                 return new LookupStep(closer, step?.Invoke(peer, response, closer) ?? false);
             },
@@ -458,42 +457,69 @@ public sealed class KadService : IAsyncDisposable
             await SendAsync(peer, request, expectResponse, cancellationToken);
             return true;
         }
-        catch (Exception ex) when (ex is IOException or TimeoutException or WireFormatException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        catch (ProtocolRequestException)
         {
             return false;
         }
     }
 
     /// <summary>
-    /// One request on a new stream, bounded by <see cref="KadOptions.RequestTimeout"/> (dial included). A peer that
-    /// answers joins the routing table (it serves the protocol, so it is a DHT server); a routing table peer that
-    /// fails is evicted.
+    /// One request on a new stream, bounded by <see cref="KadOptions.RequestTimeout"/> (dial included); ADD_PROVIDER,
+    /// which has no answer, is written and the stream closed. A peer that answers joins the routing table (it serves
+    /// the protocol, so it is a DHT server); a routing table peer that fails is evicted.
     /// </summary>
+    /// <exception cref="ProtocolRequestException">The request failed; <see cref="ProtocolRequestException.Failure"/> says how.</exception>
     private async Task<KadMessage?> SendAsync(PeerId peer, KadMessage request, bool expectResponse, CancellationToken cancellationToken)
     {
-        using var timeout = new CancellationTokenSource(_options.RequestTimeout, _clock);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
+        KadCodec.ThrowIfOverBounds(request);
         Counters.RequestSent();
         try
         {
             KadMessage? response = null;
+            if (expectResponse)
+            {
+                response = await RequestResponse.SendAsync(
+                    _host, peer, [_options.ProtocolId], request, KadMessageCodec.Instance, KadMessageCodec.Instance, _options.RequestTimeout, _clock, cancellationToken);
+                if (response.Type != request.Type)
+                {
+                    throw new ProtocolRequestException(RequestFailure.ProtocolViolation, $"asked {peer} {request.Type}, it answered {response.Type}");
+                }
+            }
+            else
+            {
+                await SendOneWayAsync(peer, request, cancellationToken);
+            }
+
+            RoutingTable.TryAdd(peer, _host.PeerStore.GetAddresses(peer), _clock.GetUtcNow());
+            return response;
+        }
+        catch (ProtocolRequestException ex)
+        {
+            Counters.RequestFailed();
+            KadLog.RequestFailed(_logger, request.Type, peer, ex.Message);
+            if (RoutingTable.Remove(peer))
+            {
+                Counters.PeerEvicted();
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Writes a request that has no answer (ADD_PROVIDER) on a new stream and half-closes it, within
+    /// <see cref="KadOptions.RequestTimeout"/>.</summary>
+    private async Task SendOneWayAsync(PeerId peer, KadMessage request, CancellationToken cancellationToken)
+    {
+        using var timeout = new CancellationTokenSource(_options.RequestTimeout, _clock);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
+        try
+        {
             var stream = await _host.NewStreamAsync(peer, [_options.ProtocolId], linked.Token);
             await using (stream)
             {
                 try
                 {
-                    KadCodec.WriteDelimited(request, stream.Output);
-                    await stream.Output.FlushAsync(linked.Token);
-                    if (expectResponse)
-                    {
-                        response = await ReadMessageAsync(stream.Input, linked.Token)
-                            ?? throw new IOException($"the stream ended without an answer to {request.Type}");
-                        if (response.Type != request.Type)
-                        {
-                            throw new WireFormatException($"asked {request.Type}, answered {response.Type}");
-                        }
-                    }
-
+                    await LengthPrefixedMessages.WriteAsync(stream.Output, request, KadMessageCodec.Instance, linked.Token);
                     await stream.CloseWriteAsync(linked.Token);
                 }
                 catch
@@ -502,51 +528,14 @@ public sealed class KadService : IAsyncDisposable
                     throw;
                 }
             }
-
-            RoutingTable.TryAdd(peer, _host.PeerStore.GetAddresses(peer), _clock.GetUtcNow());
-            return response;
         }
-        catch (Exception ex) when (ex is IOException or WireFormatException or OperationCanceledException or InvalidOperationException)
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
-            Counters.RequestFailed();
-            KadLog.RequestFailed(_logger, request.Type, peer, ex.Message);
-            if (!cancellationToken.IsCancellationRequested && RoutingTable.Remove(peer))
-            {
-                Counters.PeerEvicted();
-            }
-
-            if (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested)
-            {
-                throw new TimeoutException($"{request.Type} to {peer} took longer than {_options.RequestTimeout}", ex);
-            }
-
-            throw;
+            throw new ProtocolRequestException(RequestFailure.Timeout, $"{request.Type} to {peer}: not sent within {_options.RequestTimeout}", ex);
         }
-    }
-
-    /// <summary>Reads one message; null at a clean end of stream.</summary>
-    private static async ValueTask<KadMessage?> ReadMessageAsync(PipeReader input, CancellationToken cancellationToken)
-    {
-        while (true)
+        catch (Exception ex) when (ex is IOException and not ProtocolRequestException or InvalidOperationException)
         {
-            var read = await input.ReadAsync(cancellationToken);
-            var buffer = read.Buffer;
-            try
-            {
-                if (KadCodec.TryReadDelimited(ref buffer, out var message))
-                {
-                    return message;
-                }
-
-                if (read.IsCompleted)
-                {
-                    return buffer.IsEmpty ? null : throw new WireFormatException($"the stream ended {buffer.Length} bytes into a kad message");
-                }
-            }
-            finally
-            {
-                input.AdvanceTo(buffer.Start, buffer.End);
-            }
+            throw new ProtocolRequestException(RequestFailure.StreamFailed, $"{request.Type} to {peer}: {ex.Message}", ex);
         }
     }
 
@@ -565,7 +554,7 @@ public sealed class KadService : IAsyncDisposable
             {
                 try
                 {
-                    request = await ReadMessageAsync(stream.Input, linked.Token);
+                    (_, request) = await LengthPrefixedMessages.ReadAsync(stream.Input, KadMessageCodec.Instance, linked.Token);
                 }
                 catch (OperationCanceledException) when (idle.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
                 {
@@ -589,12 +578,8 @@ public sealed class KadService : IAsyncDisposable
             Counters.RequestServed();
             if (response is not null)
             {
-                KadCodec.WriteDelimited(response, stream.Output);
-                var flush = await stream.Output.FlushAsync(cancellationToken);
-                if (flush.IsCompleted)
-                {
-                    return;
-                }
+                KadCodec.ThrowIfOverBounds(response);
+                await LengthPrefixedMessages.WriteAsync(stream.Output, response, KadMessageCodec.Instance, cancellationToken);
             }
         }
     }
