@@ -71,18 +71,18 @@ public static class IdentifyCodec
             switch (field)
             {
                 case PublicKeyField:
-                    publicKey = ReadBoundedBytes(ref reader, wireType, PublicKeyType.MaxProtobufLength, "publicKey");
+                    publicKey = reader.ReadBoundedBytes(wireType, PublicKeyType.MaxProtobufLength, "publicKey");
                     break;
                 case ListenAddressesField:
                     CheckCount(listenAddresses.Count, MaxListenAddresses, "listenAddrs");
-                    listenAddresses.Add(ReadBoundedBytes(ref reader, wireType, Multiaddr.MaxEncodedLength, "a listenAddrs entry"));
+                    listenAddresses.Add(reader.ReadBoundedBytes(wireType, Multiaddr.MaxEncodedLength, "a listenAddrs entry"));
                     break;
                 case ProtocolsField:
                     CheckCount(protocols.Count, MaxProtocols, "protocols");
                     protocols.Add(reader.ReadString(wireType, MaxProtocolLength, "a protocols entry"));
                     break;
                 case ObservedAddressField:
-                    observedAddress = ReadBoundedBytes(ref reader, wireType, Multiaddr.MaxEncodedLength, "observedAddr");
+                    observedAddress = reader.ReadBoundedBytes(wireType, Multiaddr.MaxEncodedLength, "observedAddr");
                     break;
                 case ProtocolVersionField:
                     protocolVersion = reader.ReadString(wireType, MaxVersionLength, "protocolVersion");
@@ -91,7 +91,7 @@ public static class IdentifyCodec
                     agentVersion = reader.ReadString(wireType, MaxVersionLength, "agentVersion");
                     break;
                 case SignedPeerRecordField:
-                    signedPeerRecord = ReadBoundedBytes(ref reader, wireType, Envelope.MaxEncodedLength, "signedPeerRecord");
+                    signedPeerRecord = reader.ReadBoundedBytes(wireType, Envelope.MaxEncodedLength, "signedPeerRecord");
                     break;
                 default:
                     reader.SkipField(wireType);
@@ -249,14 +249,6 @@ public static class IdentifyCodec
             _ when TooLong(message.ProtocolVersion, MaxVersionLength) || TooLong(message.AgentVersion, MaxVersionLength) => "a version string is too long",
             _ => null,
         };
-    }
-
-    private static byte[] ReadBoundedBytes(ref ProtobufReader reader, int wireType, int maxLength, string what)
-    {
-        var bytes = reader.ReadBytes(wireType);
-        return bytes.Length <= maxLength
-            ? bytes.ToArray()
-            : throw new WireFormatException($"{what} is {bytes.Length} bytes, over the {maxLength}-byte limit");
     }
 
     private static void CheckCount(int count, int max, string what)

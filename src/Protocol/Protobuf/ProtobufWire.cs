@@ -58,6 +58,18 @@ internal ref struct ProtobufReader(ReadOnlySpan<byte> source)
         return bytes;
     }
 
+    /// <summary>Reads a length-delimited field of at most <paramref name="maxBytes"/> bytes into a new array.</summary>
+    /// <param name="wireType">The field's wire type, which must be 2.</param>
+    /// <param name="maxBytes">The longest field accepted.</param>
+    /// <param name="what">Names the field in the error message.</param>
+    public byte[] ReadBoundedBytes(int wireType, int maxBytes, string what)
+    {
+        var bytes = ReadBytes(wireType);
+        return bytes.Length <= maxBytes
+            ? bytes.ToArray()
+            : throw new WireFormatException($"{what} is {bytes.Length} bytes, over the {maxBytes}-byte limit");
+    }
+
     /// <summary>Reads a length-delimited field as strict UTF-8 of at most <paramref name="maxBytes"/> bytes.</summary>
     /// <param name="wireType">The field's wire type, which must be 2.</param>
     /// <param name="maxBytes">The longest encoding accepted, checked before decoding.</param>

@@ -2,6 +2,7 @@
 // The command protocol is the contract with ToolNet's C# interop tests: see README.md next to this file.
 //
 //   node --import ./polyfill.mjs peer.mjs [--listen MADDR]... [--key HEX] [--psk-file PATH] [--quiet-events] [--no-connection-monitor]
+//                                         [--dht PROTOCOL]
 //
 // stdout carries only protocol lines; everything else (including DEBUG=libp2p:* logs) goes to stderr.
 import { readFileSync } from 'node:fs'
@@ -11,6 +12,7 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
 import { echo } from '@libp2p/echo'
 import { identify, identifyPush } from '@libp2p/identify'
+import { kadDHT, passthroughMapper, EventTypes } from '@libp2p/kad-dht'
 import { preSharedKey } from '@libp2p/pnet'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { ping } from '@libp2p/ping'
@@ -18,6 +20,7 @@ import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
+import { CID } from 'multiformats/cid'
 import { encodeU64, handlePerfStream, parseByteCount, PERF_BLOCK, PERF_PROTOCOL, runPerfClient } from './perf.mjs'
 import { abortable, patternBytes, readAll, readChunks, sendRepeated, sendSliced } from './stream-util.mjs'
 
@@ -53,7 +56,7 @@ process.on('uncaughtException', (err) => {
 
 // ---- arguments -------------------------------------------------------------------------------------------
 function parseArgs (argv) {
-  const options = { listen: [], key: undefined, pskFile: undefined, quietEvents: false, connectionMonitor: true }
+  const options = { listen: [], key: undefined, pskFile: undefined, quietEvents: false, connectionMonitor: true, dht: undefined }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     const value = () => {
@@ -65,6 +68,7 @@ function parseArgs (argv) {
     else if (arg === '--psk-file') options.pskFile = value()
     else if (arg === '--quiet-events') options.quietEvents = true
     else if (arg === '--no-connection-monitor') options.connectionMonitor = false
+    else if (arg === '--dht') options.dht = value()
     else throw new Error(`unknown argument ${arg}`)
   }
   if (options.listen.length === 0) options.listen.push('/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws')
@@ -98,7 +102,11 @@ async function createNode (options) {
       // whole connection when its heartbeat ping hits that limit (e.g. during a `ping` command); the
       // inbound limit stays at the js default (2)
       ping: ping({ maxOutboundStreams: 64 }),
-      echo: echo({ maxInboundStreams: MAX_STREAMS, maxOutboundStreams: MAX_STREAMS, timeout: 120_000 })
+      echo: echo({ maxInboundStreams: MAX_STREAMS, maxOutboundStreams: MAX_STREAMS, timeout: 120_000 }),
+      // a DHT server on the given protocol id; on loopback the default mapper would drop every address
+      ...(options.dht == null
+        ? {}
+        : { dht: kadDHT({ protocol: options.dht, clientMode: false, peerInfoMapper: passthroughMapper, allowQueryWithZeroPeers: true }) })
     }
   })
   await node.handle(PERF_PROTOCOL, (stream, connection) => handlePerfStream(stream, connection.log), {
@@ -191,6 +199,78 @@ class Commands {
 
   async connection (cmd, signal) {
     return this.node.dial(this.target(cmd), { signal, force: cmd.force === true })
+  }
+
+  #dht () {
+    const dht = this.node.services.dht
+    if (dht == null) throw new TypeError('the peer was started without --dht')
+    return dht
+  }
+
+  /** Runs a DHT query to its end, collecting the events of `types`. */
+  async #drain (query, types) {
+    const events = []
+    for await (const event of query) {
+      if (types.includes(event.type)) events.push(event)
+    }
+    return events
+  }
+
+  /** `dhtTable`: the peers in the DHT routing table. */
+  async dhtTable () {
+    const table = this.#dht().routingTable
+    return { size: table.size, mode: this.#dht().getMode(), peers: [...table.kb.toIterable()].map(c => c.peerId.toString()) }
+  }
+
+  /** `dhtProvide {cid}`: announce this node as a provider of the CID. */
+  async dhtProvide (cmd, signal) {
+    await this.#drain(this.#dht().provide(CID.parse(cmd.cid), { signal }), [])
+    return {}
+  }
+
+  /** `dhtFindProviders {cid, limit?}`: providers of the CID found by a lookup. */
+  async dhtFindProviders (cmd, signal) {
+    const providers = new Map()
+    const limit = cmd.limit ?? 20
+    const controller = new AbortController()
+    const stop = signal == null ? controller.signal : AbortSignal.any([signal, controller.signal])
+    try {
+      for await (const event of this.#dht().findProviders(CID.parse(cmd.cid), { signal: stop })) {
+        if (event.type !== EventTypes.PROVIDER) continue
+        for (const p of event.providers) providers.set(p.id.toString(), { peerId: p.id.toString(), addrs: p.multiaddrs.map(String) })
+        if (providers.size >= limit) { controller.abort(); break }
+      }
+    } catch (err) {
+      if (!controller.signal.aborted) throw err
+    }
+    return { providers: [...providers.values()] }
+  }
+
+  /** `dhtFindPeer {peerId}`: the peer's addresses found by a lookup. */
+  async dhtFindPeer (cmd, signal) {
+    const events = await this.#drain(this.#dht().findPeer(peerIdFromString(cmd.peerId), { signal }), [EventTypes.FINAL_PEER])
+    const found = events.find(e => e.peer.id.toString() === cmd.peerId)
+    return { found: found != null, peerId: cmd.peerId, addrs: found?.peer.multiaddrs.map(String) ?? [] }
+  }
+
+  /** `dhtPut {key, value}` (hex): store a record at the closest peers; `storedAt` are the peers that echoed the
+   * PUT_VALUE (accepted it), `refusedBy` those that failed it (a refusal resets the stream). */
+  async dhtPut (cmd, signal) {
+    const events = await this.#drain(
+      this.#dht().put(Buffer.from(cmd.key, 'hex'), Buffer.from(cmd.value, 'hex'), { signal }),
+      [EventTypes.PEER_RESPONSE, EventTypes.QUERY_ERROR])
+    const putResponses = events.filter(e => e.type === EventTypes.PEER_RESPONSE && e.messageName === 'PUT_VALUE')
+    return {
+      storedAt: putResponses.map(e => e.from.toString()),
+      refusedBy: events.filter(e => e.type === EventTypes.QUERY_ERROR).map(e => ({ peerId: e.from.toString(), error: describeError(e.error) }))
+    }
+  }
+
+  /** `dhtGet {key}` (hex): the best valid value found, as hex. */
+  async dhtGet (cmd, signal) {
+    const events = await this.#drain(this.#dht().get(Buffer.from(cmd.key, 'hex'), { signal }), [EventTypes.VALUE])
+    if (events.length === 0) return { found: false }
+    return { found: true, value: Buffer.from(events[events.length - 1].value).toString('hex') }
   }
 
   async dial (cmd, signal) {
