@@ -439,7 +439,7 @@ public sealed partial class Libp2pHost : IHost
 
         var transport = Options.Transports.FirstOrDefault(t => t.CanDial(address))
             ?? throw new DialException(expectedPeer, $"no transport can dial {address}", []);
-        var dialOptions = new TransportDialOptions { Timeout = Options.DialTimeout, LocalAddress = Options.DialFromListenPort ? ListenAddressFor(transport, address) : null };
+        var dialOptions = new TransportDialOptions { Peer = expectedPeer, Timeout = Options.DialTimeout, LocalAddress = Options.DialFromListenPort ? ListenAddressFor(transport, address) : null };
         var raw = await transport.DialAsync(address, dialOptions, cancellationToken).ConfigureAwait(false);
         return await UpgradeAndRegisterAsync(raw, expectedPeer, cancellationToken).ConfigureAwait(false);
     }
