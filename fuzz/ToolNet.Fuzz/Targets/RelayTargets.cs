@@ -1,5 +1,6 @@
 using System.Buffers;
 using ToolNet.Protocol;
+using ToolNet.Protocol.Core;
 using ToolNet.Protocol.Records;
 using ToolNet.Protocol.Relay;
 
@@ -13,12 +14,12 @@ internal static class RelayTargets
     /// re-encode canonically to bytes that decode and encode identically again.</summary>
     [FuzzTarget("relay-hop-message")]
     public static void RunHop(ReadOnlySpan<byte> input) =>
-        RunBoth(input, body => CheckRoundTrips(CircuitRelayCodec.Encode(CircuitRelayCodec.DecodeHop(body)), b => CircuitRelayCodec.Encode(CircuitRelayCodec.DecodeHop(b))));
+        Run(input, CircuitRelayCodec.Hop, message => CircuitRelayCodec.ToBytes(message));
 
     /// <summary>As <see cref="RunHop"/>, for stop messages.</summary>
     [FuzzTarget("relay-stop-message")]
     public static void RunStop(ReadOnlySpan<byte> input) =>
-        RunBoth(input, body => CheckRoundTrips(CircuitRelayCodec.Encode(CircuitRelayCodec.DecodeStop(body)), b => CircuitRelayCodec.Encode(CircuitRelayCodec.DecodeStop(b))));
+        Run(input, CircuitRelayCodec.Stop, message => CircuitRelayCodec.ToBytes(message));
 
     /// <summary>Decodes the input as a voucher payload (which must round-trip) and as a voucher envelope (a verification
     /// failure is a clean rejection).</summary>
@@ -53,12 +54,12 @@ internal static class RelayTargets
         }
     }
 
-    private static void RunBoth(ReadOnlySpan<byte> input, Action<byte[]> check)
+    private static void Run<TMessage>(ReadOnlySpan<byte> input, IMessageCodec<TMessage> codec, Func<TMessage, byte[]> encode)
     {
         var isBody = false;
         try
         {
-            check(input.ToArray());
+            CheckRoundTrips(codec.Decode(input), codec, encode);
             isBody = true;
         }
         catch (WireFormatException)
@@ -68,21 +69,22 @@ internal static class RelayTargets
         try
         {
             var buffer = new ReadOnlySequence<byte>(input.ToArray());
-            if (!CircuitRelayCodec.TryReadDelimited(ref buffer, out var body))
+            if (!LengthPrefixedMessages.TryRead(ref buffer, codec, out var message))
             {
                 throw new WireFormatException("not a whole length-prefixed message");
             }
 
-            check(body);
+            CheckRoundTrips(message, codec, encode);
         }
         catch (WireFormatException) when (isBody)
         {
         }
     }
 
-    private static void CheckRoundTrips(byte[] canonical, Func<byte[], byte[]> reencode)
+    private static void CheckRoundTrips<TMessage>(TMessage message, IMessageCodec<TMessage> codec, Func<TMessage, byte[]> encode)
     {
-        if (!reencode(canonical).AsSpan().SequenceEqual(canonical))
+        var canonical = encode(message);
+        if (!encode(codec.Decode(canonical)).AsSpan().SequenceEqual(canonical))
         {
             throw new InvalidOperationException("relay message did not round-trip");
         }

@@ -1,7 +1,5 @@
-using System.Buffers;
-using System.Diagnostics.CodeAnalysis;
 using ToolNet.Protocol.Addressing;
-using ToolNet.Protocol.Multiformats;
+using ToolNet.Protocol.Core;
 using ToolNet.Protocol.Peers;
 using ToolNet.Protocol.Protobuf;
 
@@ -9,8 +7,8 @@ namespace ToolNet.Protocol.Relay;
 
 /// <summary>
 /// The circuit relay v2 wire format (circuit-v2 spec, "Protobuf"): <see cref="HopMessage"/> and
-/// <see cref="StopMessage"/>, each prefixed on its stream by its length as an unsigned varint. Pure: no I/O, every
-/// length checked against its bound before anything is allocated. The type field is always written, zero included,
+/// <see cref="StopMessage"/>, each prefixed on its stream by its length as an unsigned varint (<see cref="Hop"/> and
+/// <see cref="Stop"/> frame them). Pure: no I/O, every length checked against its bound before anything is allocated. The type field is always written, zero included,
 /// because the spec's proto2 schema makes it required.
 /// </summary>
 public static class CircuitRelayCodec
@@ -46,6 +44,12 @@ public static class CircuitRelayCodec
     // Limit
     private const int LimitDurationField = 1;
     private const int LimitDataField = 2;
+
+    /// <summary>Hop messages framed on a stream (<see cref="LengthPrefixedMessages"/>).</summary>
+    public static IMessageCodec<HopMessage> Hop { get; } = new HopCodec();
+
+    /// <summary>Stop messages framed on a stream (<see cref="LengthPrefixedMessages"/>).</summary>
+    public static IMessageCodec<StopMessage> Stop { get; } = new StopCodec();
 
     /// <summary>Decodes a hop message body; unknown fields are skipped.</summary>
     /// <exception cref="WireFormatException">Malformed protobuf or a bound exceeded.</exception>
@@ -92,122 +96,99 @@ public static class CircuitRelayCodec
         return message;
     }
 
-    /// <summary>Encodes a hop message body into a new array.</summary>
-    public static byte[] Encode(HopMessage message)
+    /// <summary>The encoded body length of a hop message.</summary>
+    public static int GetEncodedLength(HopMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
-        var peer = message.Peer is null ? 0 : PeerLength(message.Peer);
-        var reservation = message.Reservation is null ? 0 : ReservationLength(message.Reservation);
-        var limit = message.Limit is null ? 0 : LimitLength(message.Limit);
-        var length = ProtobufWriter.VarintFieldLength(HopTypeField, (ulong)message.Type, omitZero: false)
-            + (message.Peer is null ? 0 : ProtobufWriter.BytesFieldLength(HopPeerField, peer, omitEmpty: false))
-            + (message.Reservation is null ? 0 : ProtobufWriter.BytesFieldLength(HopReservationField, reservation, omitEmpty: false))
-            + (message.Limit is null ? 0 : ProtobufWriter.BytesFieldLength(HopLimitField, limit, omitEmpty: false))
+        return ProtobufWriter.VarintFieldLength(HopTypeField, EnumValue((int)message.Type), omitZero: false)
+            + (message.Peer is null ? 0 : ProtobufWriter.BytesFieldLength(HopPeerField, PeerLength(message.Peer), omitEmpty: false))
+            + (message.Reservation is null ? 0 : ProtobufWriter.BytesFieldLength(HopReservationField, ReservationLength(message.Reservation), omitEmpty: false))
+            + (message.Limit is null ? 0 : ProtobufWriter.BytesFieldLength(HopLimitField, LimitLength(message.Limit), omitEmpty: false))
             + (message.Status is { } status ? ProtobufWriter.VarintFieldLength(HopStatusField, EnumValue((int)status), omitZero: false) : 0);
-        var bytes = new byte[length];
-        var writer = new ProtobufWriter(bytes);
-        writer.WriteVarintField(HopTypeField, (ulong)message.Type, omitZero: false);
+    }
+
+    /// <summary>Encodes a hop message body into <paramref name="destination"/>, fields in number order; returns the
+    /// bytes written (<see cref="GetEncodedLength(HopMessage)"/>).</summary>
+    public static int Encode(HopMessage message, Span<byte> destination)
+    {
+        var writer = new ProtobufWriter(destination[..GetEncodedLength(message)]);
+        writer.WriteVarintField(HopTypeField, EnumValue((int)message.Type), omitZero: false);
         if (message.Peer is not null)
         {
-            writer.WriteLengthPrefix(HopPeerField, peer);
+            writer.WriteLengthPrefix(HopPeerField, PeerLength(message.Peer));
             WritePeer(ref writer, message.Peer);
         }
 
         if (message.Reservation is not null)
         {
-            writer.WriteLengthPrefix(HopReservationField, reservation);
+            writer.WriteLengthPrefix(HopReservationField, ReservationLength(message.Reservation));
             WriteReservation(ref writer, message.Reservation);
         }
 
         if (message.Limit is not null)
         {
-            writer.WriteLengthPrefix(HopLimitField, limit);
+            writer.WriteLengthPrefix(HopLimitField, LimitLength(message.Limit));
             WriteLimit(ref writer, message.Limit);
         }
 
-        if (message.Status is { } written)
+        if (message.Status is { } status)
         {
-            writer.WriteVarintField(HopStatusField, EnumValue((int)written), omitZero: false);
+            writer.WriteVarintField(HopStatusField, EnumValue((int)status), omitZero: false);
         }
 
-        return bytes;
+        return writer.Written;
     }
 
-    /// <summary>Encodes a stop message body into a new array.</summary>
-    public static byte[] Encode(StopMessage message)
+    /// <summary>The encoded body length of a stop message.</summary>
+    public static int GetEncodedLength(StopMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
-        var peer = message.Peer is null ? 0 : PeerLength(message.Peer);
-        var limit = message.Limit is null ? 0 : LimitLength(message.Limit);
-        var length = ProtobufWriter.VarintFieldLength(StopTypeField, (ulong)message.Type, omitZero: false)
-            + (message.Peer is null ? 0 : ProtobufWriter.BytesFieldLength(StopPeerField, peer, omitEmpty: false))
-            + (message.Limit is null ? 0 : ProtobufWriter.BytesFieldLength(StopLimitField, limit, omitEmpty: false))
+        return ProtobufWriter.VarintFieldLength(StopTypeField, EnumValue((int)message.Type), omitZero: false)
+            + (message.Peer is null ? 0 : ProtobufWriter.BytesFieldLength(StopPeerField, PeerLength(message.Peer), omitEmpty: false))
+            + (message.Limit is null ? 0 : ProtobufWriter.BytesFieldLength(StopLimitField, LimitLength(message.Limit), omitEmpty: false))
             + (message.Status is { } status ? ProtobufWriter.VarintFieldLength(StopStatusField, EnumValue((int)status), omitZero: false) : 0);
-        var bytes = new byte[length];
-        var writer = new ProtobufWriter(bytes);
-        writer.WriteVarintField(StopTypeField, (ulong)message.Type, omitZero: false);
+    }
+
+    /// <summary>Encodes a stop message body into <paramref name="destination"/>, fields in number order; returns the
+    /// bytes written (<see cref="GetEncodedLength(StopMessage)"/>).</summary>
+    public static int Encode(StopMessage message, Span<byte> destination)
+    {
+        var writer = new ProtobufWriter(destination[..GetEncodedLength(message)]);
+        writer.WriteVarintField(StopTypeField, EnumValue((int)message.Type), omitZero: false);
         if (message.Peer is not null)
         {
-            writer.WriteLengthPrefix(StopPeerField, peer);
+            writer.WriteLengthPrefix(StopPeerField, PeerLength(message.Peer));
             WritePeer(ref writer, message.Peer);
         }
 
         if (message.Limit is not null)
         {
-            writer.WriteLengthPrefix(StopLimitField, limit);
+            writer.WriteLengthPrefix(StopLimitField, LimitLength(message.Limit));
             WriteLimit(ref writer, message.Limit);
         }
 
-        if (message.Status is { } written)
+        if (message.Status is { } status)
         {
-            writer.WriteVarintField(StopStatusField, EnumValue((int)written), omitZero: false);
+            writer.WriteVarintField(StopStatusField, EnumValue((int)status), omitZero: false);
         }
 
+        return writer.Written;
+    }
+
+    /// <summary>Encodes a hop message body into a new array.</summary>
+    public static byte[] ToBytes(HopMessage message)
+    {
+        var bytes = new byte[GetEncodedLength(message)];
+        Encode(message, bytes);
         return bytes;
     }
 
-    /// <summary>Writes the length prefix and <paramref name="body"/> (an encoded message) into <paramref name="writer"/>.</summary>
-    /// <exception cref="ArgumentException">The body is over <see cref="MaxMessageLength"/>, so a peer would refuse it.</exception>
-    public static void WriteDelimited(ReadOnlySpan<byte> body, IBufferWriter<byte> writer)
+    /// <summary>Encodes a stop message body into a new array.</summary>
+    public static byte[] ToBytes(StopMessage message)
     {
-        ArgumentNullException.ThrowIfNull(writer);
-        if (body.Length > MaxMessageLength)
-        {
-            throw new ArgumentException($"a relay message of {body.Length} bytes is over the {MaxMessageLength}-byte limit peers enforce", nameof(body));
-        }
-
-        Varint.Write(writer, (ulong)body.Length);
-        writer.Write(body);
-    }
-
-    /// <summary>
-    /// Reads one length-prefixed message body from the start of <paramref name="buffer"/> and slices it off (nothing
-    /// past it: after a circuit is accepted the same stream carries the relayed bytes). Returns false, leaving the
-    /// buffer as it was, while the prefix or the body is incomplete. The prefix is checked against
-    /// <see cref="MaxMessageLength"/> as soon as it is complete, before the body is waited for.
-    /// </summary>
-    /// <exception cref="WireFormatException">A malformed or oversized prefix.</exception>
-    public static bool TryReadDelimited(ref ReadOnlySequence<byte> buffer, [NotNullWhen(true)] out byte[]? body)
-    {
-        body = null;
-        var reader = new SequenceReader<byte>(buffer);
-        var status = Varint.TryRead(ref reader, out var length);
-        if (status == VarintStatus.NeedMoreData)
-        {
-            return false;
-        }
-
-        Varint.ThrowIfNotDone(status);
-        CheckLength(length);
-        if (reader.Remaining < (long)length)
-        {
-            return false;
-        }
-
-        var slice = buffer.Slice(reader.Position, (long)length);
-        body = slice.ToArray();
-        buffer = buffer.Slice(slice.End);
-        return true;
+        var bytes = new byte[GetEncodedLength(message)];
+        Encode(message, bytes);
+        return bytes;
     }
 
     /// <summary>Parses the peer id of a <see cref="RelayPeerInfo"/>.</summary>
@@ -243,6 +224,30 @@ public static class CircuitRelayCodec
     }
 
     private static void CheckLength(int length) => CheckLength((ulong)length);
+
+    /// <summary>The hop codec for <see cref="LengthPrefixedMessages"/>.</summary>
+    private sealed class HopCodec : IMessageCodec<HopMessage>
+    {
+        public int MaxMessageLength => CircuitRelayCodec.MaxMessageLength;
+
+        public int GetEncodedLength(HopMessage message) => CircuitRelayCodec.GetEncodedLength(message);
+
+        public void Encode(HopMessage message, Span<byte> destination) => CircuitRelayCodec.Encode(message, destination);
+
+        public HopMessage Decode(ReadOnlySpan<byte> body) => DecodeHop(body);
+    }
+
+    /// <summary>The stop codec for <see cref="LengthPrefixedMessages"/>.</summary>
+    private sealed class StopCodec : IMessageCodec<StopMessage>
+    {
+        public int MaxMessageLength => CircuitRelayCodec.MaxMessageLength;
+
+        public int GetEncodedLength(StopMessage message) => CircuitRelayCodec.GetEncodedLength(message);
+
+        public void Encode(StopMessage message, Span<byte> destination) => CircuitRelayCodec.Encode(message, destination);
+
+        public StopMessage Decode(ReadOnlySpan<byte> body) => DecodeStop(body);
+    }
 
     private static T Skip<T>(ref ProtobufReader reader, int wireType, T message)
     {

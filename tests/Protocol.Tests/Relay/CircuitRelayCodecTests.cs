@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using ToolNet.Protocol.Addressing;
+using ToolNet.Protocol.Core;
 using ToolNet.Protocol.Crypto;
 using ToolNet.Protocol.Peers;
 using ToolNet.Protocol.Records;
@@ -16,8 +17,8 @@ public sealed class CircuitRelayCodecTests
     public void A_RESERVE_is_the_type_field_alone_with_its_zero_written()
     {
         // The schema's type is required (proto2), so RESERVE = 0 must be on the wire, not omitted as proto3 would.
-        Assert.Equal(new byte[] { 0x08, 0x00 }, CircuitRelayCodec.Encode(new HopMessage { Type = HopMessageType.Reserve }));
-        Assert.Equal(new byte[] { 0x08, 0x00 }, CircuitRelayCodec.Encode(new StopMessage { Type = StopMessageType.Connect }));
+        Assert.Equal(new byte[] { 0x08, 0x00 }, CircuitRelayCodec.ToBytes(new HopMessage { Type = HopMessageType.Reserve }));
+        Assert.Equal(new byte[] { 0x08, 0x00 }, CircuitRelayCodec.ToBytes(new StopMessage { Type = StopMessageType.Connect }));
     }
 
     [Fact]
@@ -32,7 +33,7 @@ public sealed class CircuitRelayCodecTests
             Limit = new RelayLimit(120, 131072),
         };
 
-        var decoded = CircuitRelayCodec.DecodeHop(CircuitRelayCodec.Encode(message));
+        var decoded = CircuitRelayCodec.DecodeHop(CircuitRelayCodec.ToBytes(message));
 
         Assert.Equal(HopMessageType.Status, decoded.Type);
         Assert.Equal(RelayStatus.Ok, decoded.Status);
@@ -48,7 +49,7 @@ public sealed class CircuitRelayCodecTests
     {
         var message = new StopMessage { Type = StopMessageType.Connect, Peer = new RelayPeerInfo(Relay.ToBytes(), []), Limit = new RelayLimit(null, 10) };
 
-        var decoded = CircuitRelayCodec.DecodeStop(CircuitRelayCodec.Encode(message));
+        var decoded = CircuitRelayCodec.DecodeStop(CircuitRelayCodec.ToBytes(message));
 
         Assert.Equal(Relay, CircuitRelayCodec.ParsePeerId(decoded.Peer!));
         Assert.Equal(new RelayLimit(null, 10), decoded.Limit);
@@ -69,7 +70,7 @@ public sealed class CircuitRelayCodecTests
     public void An_oversized_length_prefix_is_refused_before_the_body_arrives()
     {
         var buffer = new ReadOnlySequence<byte>([0x81, 0x20]); // 4097, and nothing of the body yet
-        Assert.True(WireFormatAssert.Rejects(() => CircuitRelayCodec.TryReadDelimited(ref buffer, out _)));
+        Assert.True(WireFormatAssert.Rejects(() => LengthPrefixedMessages.TryRead(ref buffer, CircuitRelayCodec.Hop, out _)));
     }
 
     [Fact]
