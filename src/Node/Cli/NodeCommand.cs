@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using ToolNet.Node.Runtime;
 using ToolNet.Protocol.Addressing;
 using ToolNet.Protocol.Crypto;
+using ToolNet.Protocol.Relay;
 
 namespace ToolNet.Node.Cli;
 
@@ -49,12 +50,22 @@ internal static class NodeCommand
             AllowMultipleArgumentsPerToken = true,
             DefaultValueFactory = _ => [],
         };
+        var circuitBytes = new Option<string>("--relay-circuit-bytes")
+        {
+            Description = "With --role relay: bytes a relayed connection may carry each way, e.g. 128KiB; 0 for no limit",
+            DefaultValueFactory = _ => "128KiB",
+        };
+        var circuitSeconds = new Option<uint>("--relay-circuit-seconds")
+        {
+            Description = "With --role relay: seconds a relayed connection may last; 0 for no limit",
+            DefaultValueFactory = _ => 120,
+        };
         var key = CommonOptions.KeyFile();
         var data = CommonOptions.DataDirectory();
         var logLevel = CommonOptions.LogLevel(LogLevel.Information);
         var command = new Command("node", "Run a node: listen, serve identify, ping, echo and perf until SIGINT/SIGTERM")
         {
-            listen, perf, role, relays, peers, key, data, logLevel,
+            listen, perf, role, relays, peers, circuitBytes, circuitSeconds, key, data, logLevel,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -71,7 +82,18 @@ internal static class NodeCommand
                 return output.Fail($"'{anonymous}' does not end in /p2p/<peer id>");
             }
 
-            var nat = new NatTraversalSettings { ServeRelay = parse.GetValue(role) == NodeRole.Relay, Relays = relayAddresses, Peers = peerAddresses };
+            if (!ByteSize.TryParse(parse.GetValue(circuitBytes)!, out var circuitData))
+            {
+                return output.Fail($"'{parse.GetValue(circuitBytes)}' is not a byte count");
+            }
+
+            var nat = new NatTraversalSettings
+            {
+                ServeRelay = parse.GetValue(role) == NodeRole.Relay,
+                RelayService = RelayServiceOptions.Default with { CircuitData = circuitData, CircuitDuration = TimeSpan.FromSeconds(parse.GetValue(circuitSeconds)) },
+                Relays = relayAddresses,
+                Peers = peerAddresses,
+            };
 
             PrivateKey identity;
             try

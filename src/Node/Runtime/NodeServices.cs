@@ -111,7 +111,8 @@ internal sealed class NodeServices : IAsyncDisposable
             if (enablePerf)
             {
                 // Perf lets a client make us send any number of bytes (perf.md "Security Considerations"): off unless asked for.
-                node._services.Add(new PerfService(host, testServiceStreams, loggerFactory.CreateLogger<PerfService>()));
+                // It runs on relayed connections too, to measure a circuit (the relay's own limits still apply).
+                node._services.Add(new PerfService(host, testServiceStreams with { RunOnLimitedConnection = true }, loggerFactory.CreateLogger<PerfService>()));
             }
 
             host.ConnectionOpened += (_, connection) => events.Publish(new ConnectionOpened(connection.RemotePeer, connection.RemoteAddress, connection.IsLimited));
