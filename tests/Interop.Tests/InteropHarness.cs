@@ -76,7 +76,11 @@ internal sealed class CSharpNode : IAsyncDisposable
 
     public Libp2pHost Host => Services.Host;
 
-    public static async Task<CSharpNode> StartAsync(ITestOutputHelper? output, CancellationToken cancellationToken)
+    public static Task<CSharpNode> StartAsync(ITestOutputHelper? output, CancellationToken cancellationToken) =>
+        StartAsync(output, NatTraversalSettings.None, cancellationToken);
+
+    /// <summary>A node that also relays, reserves on relays or keeps peers as <paramref name="nat"/> says.</summary>
+    public static async Task<CSharpNode> StartAsync(ITestOutputHelper? output, NatTraversalSettings nat, CancellationToken cancellationToken)
     {
         var loggerFactory = LoggerFactory.Create(builder => builder
             .SetMinimumLevel(LogLevel.Debug)
@@ -87,6 +91,7 @@ internal sealed class CSharpNode : IAsyncDisposable
                 PrivateKey.Generate(KeyType.Ed25519),
                 [Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"), Multiaddr.Parse("/ip4/127.0.0.1/tcp/0/ws")],
                 enablePerf: true,
+                nat,
                 loggerFactory,
                 cancellationToken);
             return new CSharpNode(services, loggerFactory);

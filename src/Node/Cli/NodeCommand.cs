@@ -3,8 +3,19 @@ using Microsoft.Extensions.Logging;
 using ToolNet.Node.Runtime;
 using ToolNet.Protocol.Addressing;
 using ToolNet.Protocol.Crypto;
+using ToolNet.Protocol.Relay;
 
 namespace ToolNet.Node.Cli;
+
+/// <summary>What a node serves besides identify, ping, echo and perf.</summary>
+internal enum NodeRole
+{
+    /// <summary>An ordinary peer.</summary>
+    Peer,
+
+    /// <summary>Also a circuit relay v2 (hop) for others.</summary>
+    Relay,
+}
 
 /// <summary><c>toolnet node</c>: runs a node until SIGINT or SIGTERM.</summary>
 internal static class NodeCommand
@@ -22,20 +33,67 @@ internal static class NodeCommand
             Description = "Serve /perf/1.0.0 (lets any peer make us send data; off on public nodes)",
             DefaultValueFactory = _ => true,
         };
+        var role = new Option<NodeRole>("--role")
+        {
+            Description = "What the node serves besides the basics: 'relay' serves circuit relay v2 (for public nodes)",
+            DefaultValueFactory = _ => NodeRole.Peer,
+        };
+        var relays = new Option<string[]>("--relay")
+        {
+            Description = "A relay to hold a reservation on (repeatable), ending in /p2p/<peer id>; the node is then reachable through it",
+            AllowMultipleArgumentsPerToken = true,
+            DefaultValueFactory = _ => [],
+        };
+        var peers = new Option<string[]>("--peer")
+        {
+            Description = "A peer to stay connected to (repeatable), ending in /p2p/<peer id>; re-dialled when the connection is lost",
+            AllowMultipleArgumentsPerToken = true,
+            DefaultValueFactory = _ => [],
+        };
+        var circuitBytes = new Option<string>("--relay-circuit-bytes")
+        {
+            Description = "With --role relay: bytes a relayed connection may carry each way, e.g. 128KiB; 0 for no limit",
+            DefaultValueFactory = _ => "128KiB",
+        };
+        var circuitSeconds = new Option<uint>("--relay-circuit-seconds")
+        {
+            Description = "With --role relay: seconds a relayed connection may last; 0 for no limit",
+            DefaultValueFactory = _ => 120,
+        };
         var key = CommonOptions.KeyFile();
         var data = CommonOptions.DataDirectory();
         var logLevel = CommonOptions.LogLevel(LogLevel.Information);
         var command = new Command("node", "Run a node: listen, serve identify, ping, echo and perf until SIGINT/SIGTERM")
         {
-            listen, perf, key, data, logLevel,
+            listen, perf, role, relays, peers, circuitBytes, circuitSeconds, key, data, logLevel,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var output = new CommandOutput(parse);
-            if (!CommonOptions.TryParseAddresses(parse.GetValue(listen)!, out var addresses, out var error))
+            if (!CommonOptions.TryParseAddresses(parse.GetValue(listen)!, out var addresses, out var error)
+                || !CommonOptions.TryParseAddresses(parse.GetValue(relays)!, out var relayAddresses, out error)
+                || !CommonOptions.TryParseAddresses(parse.GetValue(peers)!, out var peerAddresses, out error))
             {
                 return output.Fail(error);
             }
+
+            if (relayAddresses.Concat(peerAddresses).FirstOrDefault(a => !a.TryGetPeerId(out _)) is { } anonymous)
+            {
+                return output.Fail($"'{anonymous}' does not end in /p2p/<peer id>");
+            }
+
+            if (!ByteSize.TryParse(parse.GetValue(circuitBytes)!, out var circuitData))
+            {
+                return output.Fail($"'{parse.GetValue(circuitBytes)}' is not a byte count");
+            }
+
+            var nat = new NatTraversalSettings
+            {
+                ServeRelay = parse.GetValue(role) == NodeRole.Relay,
+                RelayService = RelayServiceOptions.Default with { CircuitData = circuitData, CircuitDuration = TimeSpan.FromSeconds(parse.GetValue(circuitSeconds)) },
+                Relays = relayAddresses,
+                Peers = peerAddresses,
+            };
 
             PrivateKey identity;
             try
@@ -51,7 +109,7 @@ internal static class NodeCommand
             NodeServices node;
             try
             {
-                node = await NodeServices.StartAsync(identity, addresses, parse.GetValue(perf), loggerFactory, cancellationToken).ConfigureAwait(false);
+                node = await NodeServices.StartAsync(identity, addresses, parse.GetValue(perf), nat, loggerFactory, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or NotSupportedException)
             {
@@ -60,13 +118,18 @@ internal static class NodeCommand
 
             await using (node.ConfigureAwait(false))
             {
+                // Subscribed before the ready line, so that no event after it is missed.
+                using var events = node.Events.Subscribe();
                 var dialable = node.DialableAddresses.Select(a => a.ToString()).ToArray();
                 output.Write(
                     new { peerId = node.Host.PeerId.ToString(), addrs = dialable },
                     $"toolnet node {node.Host.PeerId}\n" + string.Join('\n', dialable.Select(a => "  listening on " + a)));
                 try
                 {
-                    await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+                    await foreach (var nodeEvent in events.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        NodeEventOutput.Write(output, nodeEvent);
+                    }
                 }
                 catch (OperationCanceledException)
                 {

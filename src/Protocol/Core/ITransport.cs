@@ -34,6 +34,10 @@ public sealed record TransportDialOptions
     /// <summary>When set, the dial leaves from this local address and port (the listen port, for hole punching).</summary>
     public Multiaddr? LocalAddress { get; init; }
 
+    /// <summary>The peer expected at the address, when known. The relay transport needs it: the host hands
+    /// transports addresses without their trailing <c>/p2p/…</c>, and a circuit address names its target only there.</summary>
+    public Peers.PeerId? Peer { get; init; }
+
     /// <summary>How long connecting may take.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
 }

@@ -287,7 +287,10 @@ public sealed partial class Libp2pHost : IHost
 
         await Task.WhenAll(listeners.Select(active => active.AcceptLoop)).ConfigureAwait(false);
         using var closeTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-        await Task.WhenAll(GetConnections().Select(c => CloseQuietlyAsync(c, closeTimeout.Token))).ConfigureAwait(false);
+        // Relayed connections first: each rides on a connection to its relay, which must outlive its graceful close.
+        var connections = GetConnections();
+        await Task.WhenAll(connections.Where(c => c.IsLimited).Select(c => CloseQuietlyAsync(c, closeTimeout.Token))).ConfigureAwait(false);
+        await Task.WhenAll(connections.Where(c => !c.IsLimited).Select(c => CloseQuietlyAsync(c, closeTimeout.Token))).ConfigureAwait(false);
         _stopping.Dispose();
     }
 
@@ -439,7 +442,7 @@ public sealed partial class Libp2pHost : IHost
 
         var transport = Options.Transports.FirstOrDefault(t => t.CanDial(address))
             ?? throw new DialException(expectedPeer, $"no transport can dial {address}", []);
-        var dialOptions = new TransportDialOptions { Timeout = Options.DialTimeout, LocalAddress = Options.DialFromListenPort ? ListenAddressFor(transport, address) : null };
+        var dialOptions = new TransportDialOptions { Peer = expectedPeer, Timeout = Options.DialTimeout, LocalAddress = Options.DialFromListenPort ? ListenAddressFor(transport, address) : null };
         var raw = await transport.DialAsync(address, dialOptions, cancellationToken).ConfigureAwait(false);
         return await UpgradeAndRegisterAsync(raw, expectedPeer, cancellationToken).ConfigureAwait(false);
     }

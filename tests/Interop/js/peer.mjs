@@ -2,12 +2,13 @@
 // The command protocol is the contract with ToolNet's C# interop tests: see README.md next to this file.
 //
 //   node --import ./polyfill.mjs peer.mjs [--listen MADDR]... [--key HEX] [--psk-file PATH] [--quiet-events] [--no-connection-monitor]
-//                                         [--dht PROTOCOL]
+//                                         [--dht PROTOCOL] [--relay-server] [--relay-client]
 //
 // stdout carries only protocol lines; everything else (including DEBUG=libp2p:* logs) goes to stderr.
 import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { noise } from '@chainsafe/libp2p-noise'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
 import { echo } from '@libp2p/echo'
@@ -56,7 +57,7 @@ process.on('uncaughtException', (err) => {
 
 // ---- arguments -------------------------------------------------------------------------------------------
 function parseArgs (argv) {
-  const options = { listen: [], key: undefined, pskFile: undefined, quietEvents: false, connectionMonitor: true, dht: undefined }
+  const options = { listen: [], key: undefined, pskFile: undefined, quietEvents: false, connectionMonitor: true, dht: undefined, relayServer: false, relayClient: false }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     const value = () => {
@@ -69,6 +70,8 @@ function parseArgs (argv) {
     else if (arg === '--quiet-events') options.quietEvents = true
     else if (arg === '--no-connection-monitor') options.connectionMonitor = false
     else if (arg === '--dht') options.dht = value()
+    else if (arg === '--relay-server') options.relayServer = true
+    else if (arg === '--relay-client') options.relayClient = true
     else throw new Error(`unknown argument ${arg}`)
   }
   if (options.listen.length === 0) options.listen.push('/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws')
@@ -82,7 +85,8 @@ async function createNode (options) {
     addresses: { listen: options.listen },
     // A private network (libp2p pnet): every connection is wrapped with the pre-shared key of this swarm.key file.
     connectionProtector: options.pskFile == null ? undefined : preSharedKey({ psk: readFileSync(options.pskFile) }),
-    transports: [tcp(), webSockets()],
+    // with --relay-client, a listen address `<relay>/p2p-circuit` makes a reservation on that relay
+    transports: options.relayClient ? [tcp(), webSockets(), circuitRelayTransport()] : [tcp(), webSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({ maxInboundStreams: MAX_STREAMS, maxOutboundStreams: MAX_STREAMS })],
     connectionManager: {
@@ -96,13 +100,15 @@ async function createNode (options) {
     },
     connectionMonitor: { enabled: options.connectionMonitor },
     services: {
-      identify: identify(),
+      ...(options.relayServer ? { relay: circuitRelayServer() } : {}),
+      // identify, ping and echo also run on limited (relayed) connections, so a circuit can be checked end to end
+      identify: identify({ runOnLimitedConnection: true }),
       identifyPush: identifyPush(),
       // js allows 1 outbound ping stream per connection by default, and the connection monitor aborts the
       // whole connection when its heartbeat ping hits that limit (e.g. during a `ping` command); the
       // inbound limit stays at the js default (2)
-      ping: ping({ maxOutboundStreams: 64 }),
-      echo: echo({ maxInboundStreams: MAX_STREAMS, maxOutboundStreams: MAX_STREAMS, timeout: 120_000 }),
+      ping: ping({ maxOutboundStreams: 64, runOnLimitedConnection: true }),
+      echo: echo({ maxInboundStreams: MAX_STREAMS, maxOutboundStreams: MAX_STREAMS, timeout: 120_000, runOnLimitedConnection: true }),
       // a DHT server on the given protocol id; on loopback the default mapper would drop every address
       ...(options.dht == null
         ? {}
@@ -198,6 +204,12 @@ class Commands {
   }
 
   async connection (cmd, signal) {
+    // `connectionId` picks one open connection (say, the relayed one when a direct one exists too)
+    if (typeof cmd.connectionId === 'string') {
+      const found = this.node.getConnections().find(c => c.id === cmd.connectionId)
+      if (found == null) throw new Error(`no open connection ${cmd.connectionId}`)
+      return found
+    }
     return this.node.dial(this.target(cmd), { signal, force: cmd.force === true })
   }
 
@@ -308,7 +320,7 @@ class Commands {
   async echo (cmd, signal) {
     const data = Buffer.from(cmd.dataBase64 ?? '', 'base64')
     const connection = await this.connection(cmd, signal)
-    const stream = await connection.newStream(ECHO_PROTOCOL, { signal, negotiateFully: cmd.lazy !== true })
+    const stream = await connection.newStream(ECHO_PROTOCOL, { signal, negotiateFully: cmd.lazy !== true, runOnLimitedConnection: true })
     try {
       const reading = readAll(stream)
       reading.catch(() => {})
@@ -423,6 +435,16 @@ class Commands {
     return { closed: connections.length }
   }
 
+  /** Waits until the node has an address containing `contains` (default `/p2p-circuit`: a reservation was made). */
+  async waitForAddress (cmd, signal) {
+    const contains = cmd.contains ?? '/p2p-circuit'
+    while (true) {
+      const addrs = this.node.getMultiaddrs().map(String)
+      if (addrs.some(a => a.includes(contains))) return { addrs }
+      await abortable(new Promise(resolve => setTimeout(resolve, 50)), signal)
+    }
+  }
+
   async connections () {
     return {
       connections: this.node.getConnections().map(c => ({
@@ -451,7 +473,7 @@ function nonNegativeInteger (value, name) {
 /** /ipfs/ping/1.0.0 over one stream on this connection: 32 random bytes out, the same 32 back, `count` times. */
 async function pingOver (connection, count, signal) {
   positiveInteger(count, 'count')
-  const stream = await connection.newStream(PING_PROTOCOL, { signal })
+  const stream = await connection.newStream(PING_PROTOCOL, { signal, runOnLimitedConnection: true })
   const rtts = []
   try {
     const reader = readChunks(stream)
