@@ -9,6 +9,7 @@ public class SeedVerdictTests
     [Theory]
     [InlineData("identify-message")]
     [InlineData("peer-record")]
+    [InlineData("pubsub-rpc")]
     public void Valid_seeds_are_accepted_and_invalid_ones_rejected(string targetName)
     {
         var target = FuzzTargets.All[targetName];
