@@ -28,8 +28,9 @@ public sealed record PeerScoreThresholds
 /// <summary>The per-topic score parameters (P1–P4) of gossipsub-v1.1.md "Topic Parameter Calculation".</summary>
 public sealed record TopicScoreParameters
 {
-    /// <summary>The defaults: time in mesh and first deliveries count a little; invalid messages count heavily;
-    /// mesh delivery deficits (P3, P3b) are off, since they need the topic's expected message rate.</summary>
+    /// <summary>The defaults: time in mesh (up to 36) and first deliveries (up to 50) count a little, so that one
+    /// invalid message (-100) outweighs all a peer can earn; mesh delivery deficits (P3, P3b) are off, since they
+    /// need the topic's expected message rate.</summary>
     public static TopicScoreParameters Default { get; } = new();
 
     /// <summary>The topic's weight in the total.</summary>
@@ -45,7 +46,7 @@ public sealed record TopicScoreParameters
     public double TimeInMeshCap { get; init; } = 3600;
 
     /// <summary>P2 weight (≥ 0): messages the peer delivered first.</summary>
-    public double FirstMessageDeliveriesWeight { get; init; } = 1;
+    public double FirstMessageDeliveriesWeight { get; init; } = 0.5;
 
     /// <summary>P2 decay per <see cref="PeerScoreParameters.DecayInterval"/>.</summary>
     public double FirstMessageDeliveriesDecay { get; init; } = 0.99;
