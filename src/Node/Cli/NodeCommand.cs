@@ -24,15 +24,19 @@ internal static class NodeCommand
         };
         var key = CommonOptions.KeyFile();
         var data = CommonOptions.DataDirectory();
+        var bootstrap = PubSubCommands.Bootstrap();
+        var topics = PubSubCommands.Topics();
         var logLevel = CommonOptions.LogLevel(LogLevel.Information);
-        var command = new Command("node", "Run a node: listen, serve identify, ping, echo and perf until SIGINT/SIGTERM")
+        var command = new Command("node", "Run a node: listen, serve identify, ping, echo, pubsub and perf until SIGINT/SIGTERM")
         {
-            listen, perf, key, data, logLevel,
+            listen, perf, bootstrap, topics, key, data, logLevel,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var output = new CommandOutput(parse);
-            if (!CommonOptions.TryParseAddresses(parse.GetValue(listen)!, out var addresses, out var error))
+            IReadOnlyList<Multiaddr> bootstraps = [];
+            if (!CommonOptions.TryParseAddresses(parse.GetValue(listen)!, out var addresses, out var error)
+                || !CommonOptions.TryParseAddresses(parse.GetValue(bootstrap)!, out bootstraps, out error))
             {
                 return output.Fail(error);
             }
@@ -60,6 +64,14 @@ internal static class NodeCommand
 
             await using (node.ConfigureAwait(false))
             {
+                // Joined topics are relayed for other peers (GossipSub forwards only the topics a node has joined). The
+                // node does not read them itself: each subscription keeps its newest messages (bounded) until the end.
+                using var subscriptions = new CompositeDisposable(parse.GetValue(topics)!.Select(topic => node.PubSub.Subscribe(topic)));
+                if (await PubSubCommands.ConnectAsync(node, bootstraps, loggerFactory.CreateLogger("toolnet.node"), cancellationToken).ConfigureAwait(false) is { } failure)
+                {
+                    return output.Fail(failure);
+                }
+
                 var dialable = node.DialableAddresses.Select(a => a.ToString()).ToArray();
                 output.Write(
                     new { peerId = node.Host.PeerId.ToString(), addrs = dialable },
@@ -77,4 +89,12 @@ internal static class NodeCommand
         });
         return command;
     }
+}
+
+/// <summary>Disposes a set of disposables together.</summary>
+internal sealed class CompositeDisposable(IEnumerable<IDisposable> items) : IDisposable
+{
+    private readonly List<IDisposable> _items = [.. items];
+
+    public void Dispose() => _items.ForEach(item => item.Dispose());
 }

@@ -8,6 +8,7 @@ using ToolNet.Protocol.Identify;
 using ToolNet.Protocol.Noise;
 using ToolNet.Protocol.Perf;
 using ToolNet.Protocol.Ping;
+using ToolNet.Protocol.PubSub;
 using ToolNet.Protocol.Tcp;
 using ToolNet.Protocol.WebSocket;
 using ToolNet.Protocol.Yamux;
@@ -16,19 +17,20 @@ namespace ToolNet.Node.Runtime;
 
 /// <summary>
 /// A running libp2p host with ToolNet's protocol set: TCP and WebSocket, Noise, Yamux; identify (+ push),
-/// ping, echo, and perf when enabled. The one composition root that `toolnet node` and the client commands share.
+/// ping, echo, GossipSub, and perf when enabled. The one composition root that `toolnet node` and the client commands share.
 /// </summary>
 internal sealed class NodeServices : IAsyncDisposable
 {
     private readonly List<IDisposable> _services = [];
     private readonly NoiseSecurity _noise;
 
-    private NodeServices(Libp2pHost host, NoiseSecurity noise, IdentifyService identify, PingService ping)
+    private NodeServices(Libp2pHost host, NoiseSecurity noise, IdentifyService identify, PingService ping, PubSubService pubSub)
     {
         Host = host;
         _noise = noise;
         Identify = identify;
         Ping = ping;
+        PubSub = pubSub;
     }
 
     /// <summary>Per-connection limits: 256 inbound streams, each stream's receive window at most 16 MiB.</summary>
@@ -39,6 +41,8 @@ internal sealed class NodeServices : IAsyncDisposable
     public IdentifyService Identify { get; }
 
     public PingService Ping { get; }
+
+    public PubSubService PubSub { get; }
 
     /// <summary>Builds and starts a node. With no listen addresses it is a client only (dials, never accepts).</summary>
     public static async Task<NodeServices> StartAsync(
@@ -63,10 +67,12 @@ internal sealed class NodeServices : IAsyncDisposable
         // interop suite runs 100 echo streams at once), not just a protocol's default share.
         var testServiceStreams = new StreamHandlerOptions { MaxInboundStreamsPerConnection = MuxerOptions.MaxInboundStreams };
         IdentifyService? identify = null;
+        PubSubService? pubSub = null;
         try
         {
             identify = new IdentifyService(host, identity, IdentifyOptions.Default, loggerFactory.CreateLogger<IdentifyService>());
-            var node = new NodeServices(host, noise, identify, new PingService(host, logger: loggerFactory.CreateLogger<PingService>()));
+            pubSub = new PubSubService(host, identity, PubSubOptions.Default, loggerFactory.CreateLogger<PubSubService>());
+            var node = new NodeServices(host, noise, identify, new PingService(host, logger: loggerFactory.CreateLogger<PingService>()), pubSub);
             node._services.Add(new EchoService(host, testServiceStreams, loggerFactory.CreateLogger<EchoService>()));
             if (enablePerf)
             {
@@ -79,6 +85,11 @@ internal sealed class NodeServices : IAsyncDisposable
         }
         catch
         {
+            if (pubSub is not null)
+            {
+                await pubSub.DisposeAsync().ConfigureAwait(false);
+            }
+
             if (identify is not null)
             {
                 await identify.DisposeAsync().ConfigureAwait(false);
@@ -100,6 +111,7 @@ internal sealed class NodeServices : IAsyncDisposable
             service.Dispose();
         }
 
+        await PubSub.DisposeAsync().ConfigureAwait(false);
         Ping.Dispose();
         await Identify.DisposeAsync().ConfigureAwait(false);
         await Host.DisposeAsync().ConfigureAwait(false);
