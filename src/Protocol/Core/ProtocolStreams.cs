@@ -9,11 +9,17 @@ internal static partial class ProtocolStreams
 {
     /// <summary>Opens a stream for <paramref name="protocol"/> on <paramref name="connection"/>, runs
     /// <paramref name="exchange"/> on it and disposes it; a failed exchange resets the stream first.</summary>
+    public static Task<T> RunAsync<T>(
+        IConnection connection, string protocol, Func<IStream, CancellationToken, ValueTask<T>> exchange, CancellationToken cancellationToken) =>
+        RunAsync(connection, [protocol], exchange, cancellationToken);
+
+    /// <summary>Opens a stream for the first of <paramref name="protocols"/> the remote supports, runs
+    /// <paramref name="exchange"/> on it and disposes it; a failed exchange resets the stream first.</summary>
     public static async Task<T> RunAsync<T>(
-        IConnection connection, string protocol, Func<IStream, CancellationToken, ValueTask<T>> exchange, CancellationToken cancellationToken)
+        IConnection connection, IReadOnlyList<string> protocols, Func<IStream, CancellationToken, ValueTask<T>> exchange, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        var stream = await connection.NewStreamAsync([protocol], cancellationToken);
+        var stream = await connection.NewStreamAsync(protocols, cancellationToken);
         await using (stream)
         {
             try

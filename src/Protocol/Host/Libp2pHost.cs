@@ -39,7 +39,7 @@ public sealed partial class Libp2pHost : IHost
         _logger = _loggerFactory.CreateLogger<Libp2pHost>();
         PeerId = PeerId.FromPublicKey(options.Identity.GetPublicKey());
         PeerStore = options.PeerStore ?? new PeerStore(options.TimeProvider);
-        _upgrader = new Upgrader(options.Security, options.Muxers, _loggerFactory);
+        _upgrader = new Upgrader(options.Security, options.Muxers, _loggerFactory, options.PrivateNetwork);
         ConnectionManager = new ConnectionManager(this, options.ConnectionManager, _loggerFactory.CreateLogger<ConnectionManager>());
     }
 
