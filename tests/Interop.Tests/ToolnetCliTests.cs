@@ -48,7 +48,7 @@ public sealed class ToolnetCliTests(ToolnetNodeFixture fixture) : IClassFixture<
         Assert.StartsWith("toolnet/", id.GetProperty("agentVersion").GetString(), StringComparison.Ordinal);
         Assert.Equal("ipfs/0.1.0", id.GetProperty("protocolVersion").GetString());
         Assert.Equal(
-            ["/echo/1.0.0", "/ipfs/id/1.0.0", "/ipfs/id/push/1.0.0", "/ipfs/ping/1.0.0", "/perf/1.0.0"],
+            ["/echo/1.0.0", "/floodsub/1.0.0", "/ipfs/id/1.0.0", "/ipfs/id/push/1.0.0", "/ipfs/ping/1.0.0", "/meshsub/1.0.0", "/meshsub/1.1.0", "/meshsub/1.2.0", "/perf/1.0.0"],
             Strings(id.GetProperty("protocols")).Order(StringComparer.Ordinal));
         var listening = Node.Addresses.Select(WithoutPeerId).Order().ToArray();
         Assert.Equal(listening, Strings(id.GetProperty("listenAddrs")).Order());

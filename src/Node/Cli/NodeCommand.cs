@@ -62,17 +62,20 @@ internal static class NodeCommand
         };
         var key = CommonOptions.KeyFile();
         var data = CommonOptions.DataDirectory();
+        var bootstrap = PubSubCommands.Bootstrap();
+        var topics = PubSubCommands.Topics();
         var logLevel = CommonOptions.LogLevel(LogLevel.Information);
-        var command = new Command("node", "Run a node: listen, serve identify, ping, echo and perf until SIGINT/SIGTERM")
+        var command = new Command("node", "Run a node: listen, serve identify, ping, echo, pubsub and perf until SIGINT/SIGTERM")
         {
-            listen, perf, role, relays, peers, circuitBytes, circuitSeconds, key, data, logLevel,
+            listen, perf, role, relays, peers, circuitBytes, circuitSeconds, bootstrap, topics, key, data, logLevel,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var output = new CommandOutput(parse);
             if (!CommonOptions.TryParseAddresses(parse.GetValue(listen)!, out var addresses, out var error)
                 || !CommonOptions.TryParseAddresses(parse.GetValue(relays)!, out var relayAddresses, out error)
-                || !CommonOptions.TryParseAddresses(parse.GetValue(peers)!, out var peerAddresses, out error))
+                || !CommonOptions.TryParseAddresses(parse.GetValue(peers)!, out var peerAddresses, out error)
+                || !CommonOptions.TryParseAddresses(parse.GetValue(bootstrap)!, out var bootstraps, out error))
             {
                 return output.Fail(error);
             }
@@ -120,6 +123,14 @@ internal static class NodeCommand
             {
                 // Subscribed before the ready line, so that no event after it is missed.
                 using var events = node.Events.Subscribe();
+
+                // Joined topics are relayed for other peers (GossipSub forwards only the topics a node has joined). The
+                // node does not read them itself: each subscription keeps its newest messages (bounded) until the end.
+                using var subscriptions = new CompositeDisposable(parse.GetValue(topics)!.Select(topic => node.PubSub.Subscribe(topic)));
+                if (await PubSubCommands.ConnectAsync(node, bootstraps, loggerFactory.CreateLogger("toolnet.node"), cancellationToken).ConfigureAwait(false) is { } failure)
+                {
+                    return output.Fail(failure);
+                }
                 var dialable = node.DialableAddresses.Select(a => a.ToString()).ToArray();
                 output.Write(
                     new { peerId = node.Host.PeerId.ToString(), addrs = dialable },
@@ -140,4 +151,12 @@ internal static class NodeCommand
         });
         return command;
     }
+}
+
+/// <summary>Disposes a set of disposables together.</summary>
+internal sealed class CompositeDisposable(IEnumerable<IDisposable> items) : IDisposable
+{
+    private readonly List<IDisposable> _items = [.. items];
+
+    public void Dispose() => _items.ForEach(item => item.Dispose());
 }

@@ -24,6 +24,7 @@ internal static class ToolNetCommand
             ClientCommands.Id(),
             ClientCommands.Ping(),
             ClientCommands.Perf(),
+            PubSubCommands.Create(),
             BenchCommands.Create(),
         };
         return root;

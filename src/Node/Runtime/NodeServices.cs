@@ -8,6 +8,7 @@ using ToolNet.Protocol.Identify;
 using ToolNet.Protocol.Noise;
 using ToolNet.Protocol.Perf;
 using ToolNet.Protocol.Ping;
+using ToolNet.Protocol.PubSub;
 using ToolNet.Protocol.Relay;
 using ToolNet.Protocol.Tcp;
 using ToolNet.Protocol.WebSocket;
@@ -17,7 +18,7 @@ namespace ToolNet.Node.Runtime;
 
 /// <summary>
 /// A running libp2p host with ToolNet's protocol set: TCP, WebSocket and relayed circuits, Noise, Yamux; identify
-/// (+ push), ping, echo, and perf when enabled; a relay service, reservations on relays and kept connections to peers
+/// (+ push), ping, echo, GossipSub, and perf when enabled; a relay service, reservations on relays and kept connections to peers
 /// when asked. The one composition root that `toolnet node` and the client commands share.
 /// </summary>
 internal sealed class NodeServices : IAsyncDisposable
@@ -26,7 +27,7 @@ internal sealed class NodeServices : IAsyncDisposable
     private readonly List<IAsyncDisposable> _asyncServices = [];
     private readonly NoiseSecurity _noise;
 
-    private NodeServices(Libp2pHost host, NoiseSecurity noise, IdentifyService identify, PingService ping, CircuitRelayTransport relayTransport, NodeEvents events)
+    private NodeServices(Libp2pHost host, NoiseSecurity noise, IdentifyService identify, PingService ping, CircuitRelayTransport relayTransport, NodeEvents events, PubSubService pubSub)
     {
         Host = host;
         _noise = noise;
@@ -34,6 +35,7 @@ internal sealed class NodeServices : IAsyncDisposable
         Ping = ping;
         RelayTransport = relayTransport;
         Events = events;
+        PubSub = pubSub;
     }
 
     /// <summary>Per-connection limits: 256 inbound streams, each stream's receive window at most 16 MiB.</summary>
@@ -56,6 +58,9 @@ internal sealed class NodeServices : IAsyncDisposable
 
     /// <summary>What happens to the node: reservations, connections, reachability.</summary>
     public NodeEvents Events { get; }
+
+    /// <summary>GossipSub (with floodsub for peers that only speak that).</summary>
+    public PubSubService PubSub { get; }
 
     /// <summary>Builds and starts a node. With no listen addresses it is a client only (dials, never accepts).</summary>
     public static Task<NodeServices> StartAsync(
@@ -97,6 +102,7 @@ internal sealed class NodeServices : IAsyncDisposable
         var testServiceStreams = new StreamHandlerOptions { MaxInboundStreamsPerConnection = MuxerOptions.MaxInboundStreams };
         var events = new NodeEvents();
         IdentifyService? identify = null;
+        PubSubService? pubSub = null;
         NodeServices? node = null;
         try
         {
@@ -106,7 +112,9 @@ internal sealed class NodeServices : IAsyncDisposable
                 AdvertisedAddresses = () => [.. host.ListenAddresses.Where(a => !a.IsRelayed), .. reservations?.Addresses ?? []],
             };
             identify = new IdentifyService(host, identity, identifyOptions, loggerFactory.CreateLogger<IdentifyService>());
-            node = new NodeServices(host, noise, identify, new PingService(host, logger: loggerFactory.CreateLogger<PingService>()), relayTransport, events);
+            pubSub = new PubSubService(host, identity, PubSubOptions.Default, loggerFactory.CreateLogger<PubSubService>());
+            node = new NodeServices(host, noise, identify, new PingService(host, logger: loggerFactory.CreateLogger<PingService>()), relayTransport, events, pubSub);
+            node._asyncServices.Add(pubSub);
             node._services.Add(new EchoService(host, testServiceStreams with { RunOnLimitedConnection = true }, loggerFactory.CreateLogger<EchoService>()));
             if (enablePerf)
             {
@@ -149,6 +157,11 @@ internal sealed class NodeServices : IAsyncDisposable
             }
             else
             {
+                if (pubSub is not null)
+                {
+                    await pubSub.DisposeAsync().ConfigureAwait(false);
+                }
+
                 if (identify is not null)
                 {
                     await identify.DisposeAsync().ConfigureAwait(false);

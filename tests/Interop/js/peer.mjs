@@ -2,7 +2,7 @@
 // The command protocol is the contract with ToolNet's C# interop tests: see README.md next to this file.
 //
 //   node --import ./polyfill.mjs peer.mjs [--listen MADDR]... [--key HEX] [--psk-file PATH] [--quiet-events] [--no-connection-monitor]
-//                                         [--dht PROTOCOL] [--relay-server] [--relay-client]
+//                                         [--dht PROTOCOL] [--relay-server] [--relay-client] [--pubsub]
 //
 // stdout carries only protocol lines; everything else (including DEBUG=libp2p:* logs) goes to stderr.
 import { readFileSync } from 'node:fs'
@@ -12,6 +12,8 @@ import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
 import { echo } from '@libp2p/echo'
+import { gossipsub, StrictSign } from '@libp2p/gossipsub'
+import { createTopicScoreParams } from '@libp2p/gossipsub/score'
 import { identify, identifyPush } from '@libp2p/identify'
 import { kadDHT, passthroughMapper, EventTypes } from '@libp2p/kad-dht'
 import { preSharedKey } from '@libp2p/pnet'
@@ -57,7 +59,7 @@ process.on('uncaughtException', (err) => {
 
 // ---- arguments -------------------------------------------------------------------------------------------
 function parseArgs (argv) {
-  const options = { listen: [], key: undefined, pskFile: undefined, quietEvents: false, connectionMonitor: true, dht: undefined, relayServer: false, relayClient: false }
+  const options = { listen: [], key: undefined, pskFile: undefined, quietEvents: false, connectionMonitor: true, dht: undefined, relayServer: false, relayClient: false, pubsub: false }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     const value = () => {
@@ -72,6 +74,7 @@ function parseArgs (argv) {
     else if (arg === '--dht') options.dht = value()
     else if (arg === '--relay-server') options.relayServer = true
     else if (arg === '--relay-client') options.relayClient = true
+    else if (arg === '--pubsub') options.pubsub = true
     else throw new Error(`unknown argument ${arg}`)
   }
   if (options.listen.length === 0) options.listen.push('/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws')
@@ -112,7 +115,8 @@ async function createNode (options) {
       // a DHT server on the given protocol id; on loopback the default mapper would drop every address
       ...(options.dht == null
         ? {}
-        : { dht: kadDHT({ protocol: options.dht, clientMode: false, peerInfoMapper: passthroughMapper, allowQueryWithZeroPeers: true }) })
+        : { dht: kadDHT({ protocol: options.dht, clientMode: false, peerInfoMapper: passthroughMapper, allowQueryWithZeroPeers: true }) }),
+      ...(options.pubsub ? { pubsub: createPubSub() } : {})
     }
   })
   await node.handle(PERF_PROTOCOL, (stream, connection) => handlePerfStream(stream, connection.log), {
@@ -120,6 +124,21 @@ async function createNode (options) {
     maxOutboundStreams: MAX_STREAMS
   })
   return node
+}
+
+/**
+ * GossipSub as ToolNet's tests need it: StrictSign (the default), our own messages delivered to us too (so that
+ * "every subscriber gets each message" includes the publisher), publishing allowed before the mesh forms, and a
+ * score for invalid messages on every topic subscribed to (see `pubsubSubscribe`), so that a bad signature lowers
+ * its sender's score (P4).
+ */
+function createPubSub () {
+  return gossipsub({
+    globalSignaturePolicy: StrictSign,
+    emitSelf: true,
+    allowPublishToZeroTopicPeers: true,
+    scoreParams: { topicScoreCap: 100, topics: {} }
+  })
 }
 
 // ---- identify results, kept per connection ---------------------------------------------------------------
@@ -454,6 +473,53 @@ class Commands {
     }
   }
 
+  /** Joins `topic`; its messages are reported as `pubsub:message` events. */
+  async pubsubSubscribe (cmd) {
+    const pubsub = this.pubsub()
+    if (typeof cmd.topic !== 'string') throw new TypeError('"topic" must be a string')
+    // Scores count only on topics with parameters: these are ToolNet's defaults (TopicScoreParameters.Default), so
+    // that both implementations score alike; an invalid message (P4, -100, squared) outweighs everything a peer
+    // can earn on the topic (P1 up to 36, P2 up to 50).
+    pubsub.score.params.topics[cmd.topic] ??= createTopicScoreParams({
+      topicWeight: 1,
+      timeInMeshWeight: 0.01,
+      timeInMeshQuantum: 1000,
+      timeInMeshCap: 3600,
+      firstMessageDeliveriesWeight: 0.5,
+      firstMessageDeliveriesDecay: 0.99,
+      firstMessageDeliveriesCap: 100,
+      meshMessageDeliveriesWeight: 0,
+      meshFailurePenaltyWeight: 0,
+      invalidMessageDeliveriesWeight: -100,
+      invalidMessageDeliveriesDecay: 0.99
+    })
+    pubsub.subscribe(cmd.topic)
+    return { topics: pubsub.getTopics() }
+  }
+
+  /** Publishes base64 `dataBase64` on `topic`. */
+  async pubsubPublish (cmd) {
+    const result = await this.pubsub().publish(cmd.topic, Buffer.from(cmd.dataBase64 ?? '', 'base64'))
+    return { recipients: result.recipients.map(String) }
+  }
+
+  /** Who js knows on `topic`: subscribers and mesh peers; with `peerId`, that peer's score. */
+  async pubsubPeers (cmd) {
+    const pubsub = this.pubsub()
+    return {
+      subscribers: pubsub.getSubscribers(cmd.topic).map(String),
+      mesh: pubsub.getMeshPeers(cmd.topic).map(String),
+      peers: pubsub.getPeers().map(String),
+      score: typeof cmd.peerId === 'string' ? pubsub.getScore(cmd.peerId) : null
+    }
+  }
+
+  pubsub () {
+    const pubsub = this.node.services.pubsub
+    if (pubsub == null) throw new Error('the peer was started without --pubsub')
+    return pubsub
+  }
+
   async stop () {
     setImmediate(() => this.shutdown(0))
     return {}
@@ -563,13 +629,23 @@ async function main () {
     identifyResults.forget(evt.detail.id)
     emit({ event: 'connection:close', ...describeConnection(evt.detail) })
   })
+  node.services.pubsub?.addEventListener('message', (evt) => {
+    const msg = evt.detail
+    writeLine({
+      event: 'pubsub:message',
+      topic: msg.topic,
+      from: msg.type === 'signed' ? msg.from.toString() : null,
+      seqno: msg.type === 'signed' ? msg.sequenceNumber.toString() : null,
+      dataBase64: Buffer.from(msg.data).toString('base64')
+    })
+  })
   node.addEventListener('peer:identify', (evt) => {
     identifyResults.record(evt.detail)
     emit({ event: 'peer:identify', ...describeIdentify(evt.detail) })
   })
 
   const commands = new Commands(node, identifyResults, shutdown)
-  const names = new Set(Object.getOwnPropertyNames(Commands.prototype).filter(n => n !== 'constructor' && n !== 'target' && n !== 'connection'))
+  const names = new Set(Object.getOwnPropertyNames(Commands.prototype).filter(n => n !== 'constructor' && n !== 'target' && n !== 'connection' && n !== 'pubsub'))
 
   const run = async (line) => {
     let cmd

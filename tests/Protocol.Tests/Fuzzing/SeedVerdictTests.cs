@@ -10,6 +10,7 @@ public class SeedVerdictTests
     [InlineData("identify-message")]
     [InlineData("peer-record")]
     [InlineData("kad-message")]
+    [InlineData("pubsub-rpc")]
     public void Valid_seeds_are_accepted_and_invalid_ones_rejected(string targetName)
     {
         var target = FuzzTargets.All[targetName];
