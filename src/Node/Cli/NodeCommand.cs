@@ -1,8 +1,10 @@
 using System.CommandLine;
+using System.Net;
 using Microsoft.Extensions.Logging;
 using ToolNet.Node.Runtime;
 using ToolNet.Protocol.Addressing;
 using ToolNet.Protocol.Crypto;
+using ToolNet.Protocol.Host;
 
 namespace ToolNet.Node.Cli;
 
@@ -22,12 +24,17 @@ internal static class NodeCommand
             Description = "Serve /perf/1.0.0 (lets any peer make us send data; off on public nodes)",
             DefaultValueFactory = _ => true,
         };
+        var trusted = new Option<string[]>("--trusted-network")
+        {
+            Description = "CIDR network exempt from the per-address connection limits (repeatable), e.g. 127.0.0.0/8 for local benchmarks",
+            AllowMultipleArgumentsPerToken = true,
+        };
         var key = CommonOptions.KeyFile();
         var data = CommonOptions.DataDirectory();
         var logLevel = CommonOptions.LogLevel(LogLevel.Information);
         var command = new Command("node", "Run a node: listen, serve identify, ping, echo and perf until SIGINT/SIGTERM")
         {
-            listen, perf, key, data, logLevel,
+            listen, perf, trusted, key, data, logLevel,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -35,6 +42,17 @@ internal static class NodeCommand
             if (!CommonOptions.TryParseAddresses(parse.GetValue(listen)!, out var addresses, out var error))
             {
                 return output.Fail(error);
+            }
+
+            var trustedNetworks = new List<IPNetwork>();
+            foreach (var text in parse.GetValue(trusted) ?? [])
+            {
+                if (!IPNetwork.TryParse(text, out var network))
+                {
+                    return output.Fail($"'{text}' is not a CIDR network");
+                }
+
+                trustedNetworks.Add(network);
             }
 
             PrivateKey identity;
@@ -51,7 +69,7 @@ internal static class NodeCommand
             NodeServices node;
             try
             {
-                node = await NodeServices.StartAsync(identity, addresses, parse.GetValue(perf), loggerFactory, cancellationToken).ConfigureAwait(false);
+                node = await NodeServices.StartAsync(identity, addresses, parse.GetValue(perf), AddressLimits.Default with { ExemptNetworks = trustedNetworks }, loggerFactory, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or NotSupportedException)
             {

@@ -40,11 +40,23 @@ internal sealed class NodeServices : IAsyncDisposable
 
     public PingService Ping { get; }
 
-    /// <summary>Builds and starts a node. With no listen addresses it is a client only (dials, never accepts).</summary>
+    /// <summary>Builds and starts a node with the default limits by address. With no listen addresses it is a client
+    /// only (dials, never accepts).</summary>
+    public static Task<NodeServices> StartAsync(
+        PrivateKey identity,
+        IReadOnlyList<Multiaddr> listen,
+        bool enablePerf,
+        ILoggerFactory loggerFactory,
+        CancellationToken cancellationToken) =>
+        StartAsync(identity, listen, enablePerf, AddressLimits.Default, loggerFactory, cancellationToken);
+
+    /// <summary>Builds and starts a node; <paramref name="perAddress"/> bounds what one remote address or subnet may
+    /// hold of it (<c>--trusted-network</c> exempts networks).</summary>
     public static async Task<NodeServices> StartAsync(
         PrivateKey identity,
         IReadOnlyList<Multiaddr> listen,
         bool enablePerf,
+        AddressLimits perAddress,
         ILoggerFactory loggerFactory,
         CancellationToken cancellationToken)
     {
@@ -56,6 +68,7 @@ internal sealed class NodeServices : IAsyncDisposable
             Security = [noise],
             Muxers = [new YamuxMuxer(MuxerOptions)],
             ListenAddresses = listen,
+            Limits = new ResourceLimits { PerAddress = perAddress },
         };
         var host = new Libp2pHost(options, loggerFactory);
 

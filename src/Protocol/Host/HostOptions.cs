@@ -72,6 +72,10 @@ public sealed record ResourceLimits
     /// <summary>Inbound raw connections that may be mid-handshake at once (a SYN-flood of slow handshakes
     /// cannot exhaust memory).</summary>
     public int MaxPendingInboundUpgrades { get; init; } = 256;
+
+    /// <summary>What one remote IP address and one subnet may hold of the node: handshakes in progress, inbound
+    /// connections, new connections per second. Checked at accept, before the node-wide limits.</summary>
+    public AddressLimits PerAddress { get; init; } = AddressLimits.Default;
 }
 
 /// <summary>Connection manager settings (go-libp2p's watermarks, our defaults).</summary>
