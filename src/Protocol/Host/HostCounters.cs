@@ -41,6 +41,14 @@ public enum Refusal
 
     /// <summary>An IP address or subnet opened new connections faster than it may.</summary>
     AddressRateLimit,
+
+    /// <summary>The muxer refused an inbound stream: the connection's inbound stream cap
+    /// (<see cref="ResourceScope.Connection"/>) or the node's stream limit (<see cref="ResourceScope.Node"/>).</summary>
+    StreamLimit,
+
+    /// <summary>The muxer refused an inbound stream whose initial receive window did not fit the connection's receive
+    /// budget (<see cref="ResourceScope.Connection"/>) or the node's receive memory (<see cref="ResourceScope.Node"/>).</summary>
+    StreamMemoryLimit,
 }
 
 /// <summary>Whose share of a limit was used up when something was refused.</summary>
@@ -88,7 +96,6 @@ public sealed class HostCounters
 
     internal void Increment(Refusal refusal, ResourceScope scope) => Interlocked.Increment(ref _counts[Index(refusal, scope)]);
 
-    internal void Add(Refusal refusal, ResourceScope scope, long count) => Interlocked.Add(ref _counts[Index(refusal, scope)], count);
 
     private static int Index(Refusal refusal, ResourceScope scope) => ((int)refusal * Scopes.Length) + (int)scope;
 }

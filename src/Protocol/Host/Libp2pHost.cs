@@ -40,7 +40,8 @@ public sealed partial class Libp2pHost : IHost
         _logger = _loggerFactory.CreateLogger<Libp2pHost>();
         PeerId = PeerId.FromPublicKey(options.Identity.GetPublicKey());
         PeerStore = options.PeerStore ?? new PeerStore(options.TimeProvider);
-        _upgrader = new Upgrader(options.Security, options.Muxers, _loggerFactory);
+        Resources = new NodeResources(options.Limits, Counters);
+        _upgrader = new Upgrader(options.Security, options.Muxers, Resources, _loggerFactory);
         _addressAdmission = new AddressAdmission(options.Limits.PerAddress, options.TimeProvider);
         ConnectionManager = new ConnectionManager(this, options.ConnectionManager, _loggerFactory.CreateLogger<ConnectionManager>());
     }
@@ -53,6 +54,15 @@ public sealed partial class Libp2pHost : IHost
 
     /// <summary>Refusal counters (resource limits, gating, trimming).</summary>
     public HostCounters Counters { get; } = new();
+
+    /// <summary>What all connections hold of the node-wide limits now (receive memory, streams).</summary>
+    internal NodeResources Resources { get; }
+
+    /// <summary>Receive memory reserved now over all connections (see <see cref="ResourceLimits.MaxReceiveMemory"/>).</summary>
+    public long ReservedReceiveMemory => Resources.ReservedReceiveMemory;
+
+    /// <summary>Streams open now over all connections (see <see cref="ResourceLimits.MaxStreams"/>).</summary>
+    public int StreamCount => Resources.StreamCount;
 
     /// <summary>Watermark-based trimming and peer protection.</summary>
     public ConnectionManager ConnectionManager { get; }

@@ -17,8 +17,9 @@ internal sealed class Upgrader
     private readonly string[] _securityIds;
     private readonly string[] _muxerIds;
     private readonly ILoggerFactory _loggerFactory;
+    private readonly IMuxerResources _resources;
 
-    public Upgrader(IReadOnlyList<ISecurityProtocol> security, IReadOnlyList<IStreamMuxer> muxers, ILoggerFactory loggerFactory)
+    public Upgrader(IReadOnlyList<ISecurityProtocol> security, IReadOnlyList<IStreamMuxer> muxers, IMuxerResources resources, ILoggerFactory loggerFactory)
     {
         if (security.Count == 0 || muxers.Count == 0)
         {
@@ -30,6 +31,7 @@ internal sealed class Upgrader
         _securityIds = [.. security.Select(s => s.ProtocolId)];
         _muxerIds = [.. muxers.Select(m => m.ProtocolId)];
         _loggerFactory = loggerFactory;
+        _resources = resources;
     }
 
     /// <summary>The muxer protocol ids in preference order (what the security handshake advertises).</summary>
@@ -82,7 +84,7 @@ internal sealed class Upgrader
             }
 
             var muxer = MuxerFor(muxerId);
-            var muxed = muxer.Start(secured.Pipe, raw.Direction, _loggerFactory.CreateLogger(muxer.GetType()));
+            var muxed = muxer.Start(secured.Pipe, raw.Direction, _loggerFactory.CreateLogger(muxer.GetType()), _resources);
             return new UpgradeResult(secured, muxed, securityId, muxerId);
         }
         catch
