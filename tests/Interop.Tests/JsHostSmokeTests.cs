@@ -6,6 +6,7 @@ using ToolNet.Protocol.Core;
 using ToolNet.Protocol.Crypto;
 using ToolNet.Protocol.Host;
 using ToolNet.Protocol.Noise;
+using ToolNet.Protocol.Pnet;
 using ToolNet.Protocol.Tcp;
 using ToolNet.Protocol.Yamux;
 
@@ -13,7 +14,9 @@ namespace ToolNet.Interop.Tests;
 
 public class JsHostSmokeTests
 {
-    private static async Task<Libp2pHost> StartHostAsync()
+    /// <summary>A C# host on TCP 127.0.0.1 with Noise, Yamux and an echo handler, in <paramref name="privateNetwork"/>
+    /// when given.</summary>
+    internal static async Task<Libp2pHost> StartHostAsync(PrivateNetworkProtector? privateNetwork = null)
     {
         var identity = PrivateKey.Generate(KeyType.Ed25519);
         var host = new Libp2pHost(new HostOptions
@@ -23,6 +26,7 @@ public class JsHostSmokeTests
             Security = [new NoiseSecurity(identity, [YamuxMuxer.Id], NullLogger.Instance)],
             Muxers = [new YamuxMuxer()],
             ListenAddresses = [Multiaddr.Parse("/ip4/127.0.0.1/tcp/0")],
+            PrivateNetwork = privateNetwork,
         });
         await host.StartAsync();
         host.SetStreamHandler("/echo/1.0.0", async (stream, ct) =>

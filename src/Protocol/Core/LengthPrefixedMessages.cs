@@ -5,6 +5,9 @@ using ToolNet.Protocol.Multiformats;
 
 namespace ToolNet.Protocol.Core;
 
+/// <summary>Decodes one message body; throws <see cref="WireFormatException"/> when it is malformed.</summary>
+public delegate TMessage MessageBodyDecoder<out TMessage>(ReadOnlySpan<byte> body);
+
 /// <summary>
 /// Varint-length-prefixed messages on a stream (the unsigned-varint framing of the multiformats spec): the pure
 /// framing over <see cref="ReadOnlySequence{T}"/> and <see cref="IBufferWriter{T}"/>, and the pipe reads and writes
@@ -21,6 +24,18 @@ public static class LengthPrefixedMessages
     public static bool TryRead<TMessage>(ref ReadOnlySequence<byte> buffer, IMessageCodec<TMessage> codec, [MaybeNullWhen(false)] out TMessage message)
     {
         ArgumentNullException.ThrowIfNull(codec);
+        return TryRead(ref buffer, codec.MaxMessageLength, codec.Decode, out message);
+    }
+
+    /// <summary>
+    /// Reads one message of at most <paramref name="maxLength"/> bytes with <paramref name="decode"/>, for decoders
+    /// that need more than a body (identify merges into the message read before). Returns false, leaving the buffer as
+    /// it was, while the prefix or body is incomplete.
+    /// </summary>
+    /// <exception cref="WireFormatException">A malformed or oversized prefix, or a malformed body.</exception>
+    public static bool TryRead<TMessage>(ref ReadOnlySequence<byte> buffer, int maxLength, MessageBodyDecoder<TMessage> decode, [MaybeNullWhen(false)] out TMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(decode);
         message = default;
         var reader = new SequenceReader<byte>(buffer);
         var status = Varint.TryRead(ref reader, out var length);
@@ -30,9 +45,9 @@ public static class LengthPrefixedMessages
         }
 
         Varint.ThrowIfNotDone(status);
-        if (length > (ulong)codec.MaxMessageLength)
+        if (length > (ulong)maxLength)
         {
-            throw new WireFormatException($"message length prefix {length} exceeds the limit of {codec.MaxMessageLength} bytes");
+            throw new WireFormatException($"message length prefix {length} exceeds the limit of {maxLength} bytes");
         }
 
         if (reader.Remaining < (long)length)
@@ -43,7 +58,7 @@ public static class LengthPrefixedMessages
         var body = buffer.Slice(reader.Position, (long)length);
         if (body.IsSingleSegment)
         {
-            message = codec.Decode(body.FirstSpan);
+            message = decode(body.FirstSpan);
         }
         else
         {
@@ -51,7 +66,7 @@ public static class LengthPrefixedMessages
             try
             {
                 body.CopyTo(rented);
-                message = codec.Decode(rented.AsSpan(0, (int)length));
+                message = decode(rented.AsSpan(0, (int)length));
             }
             finally
             {

@@ -2,6 +2,7 @@ using ToolNet.Protocol.Addressing;
 using ToolNet.Protocol.Core;
 using ToolNet.Protocol.Crypto;
 using ToolNet.Protocol.Peers;
+using ToolNet.Protocol.Pnet;
 
 namespace ToolNet.Protocol.Host;
 
@@ -23,6 +24,10 @@ public sealed record HostOptions
 
     /// <summary>Addresses to listen on at start; port 0 picks a free port.</summary>
     public IReadOnlyList<Multiaddr> ListenAddresses { get; init; } = [];
+
+    /// <summary>The private network every connection must be in (libp2p pnet, a pre-shared key); null for the public
+    /// network. Peers without the same key fail at the first protocol header with <see cref="PrivateNetworkMismatchException"/>.</summary>
+    public PrivateNetworkProtector? PrivateNetwork { get; init; }
 
     /// <summary>Admission control for dials and accepts; null allows everything.</summary>
     public IConnectionGater? Gater { get; init; }

@@ -41,7 +41,7 @@ public sealed partial class Libp2pHost : IHost
         PeerId = PeerId.FromPublicKey(options.Identity.GetPublicKey());
         PeerStore = options.PeerStore ?? new PeerStore(options.TimeProvider);
         Resources = new NodeResources(options.Limits, Counters);
-        _upgrader = new Upgrader(options.Security, options.Muxers, Resources, _loggerFactory);
+        _upgrader = new Upgrader(options.Security, options.Muxers, Resources, _loggerFactory, options.PrivateNetwork);
         _addressAdmission = new AddressAdmission(options.Limits.PerAddress, options.TimeProvider);
         ConnectionManager = new ConnectionManager(this, options.ConnectionManager, _loggerFactory.CreateLogger<ConnectionManager>());
     }

@@ -155,7 +155,7 @@ public static class MultistreamSelect
     /// <summary>Reads the remote's header; per the spec anything else as the first message aborts the negotiation.</summary>
     internal static async ValueTask ReadHeaderAsync(NegotiationChannel channel, CancellationToken cancellationToken)
     {
-        var header = await channel.ReadProtocolIdAsync("the multistream-select header", cancellationToken);
+        var header = await channel.ReadHeaderAsync(cancellationToken);
         if (header != MultistreamMessage.ProtocolId)
         {
             throw new ProtocolNegotiationException(

@@ -49,6 +49,12 @@ internal sealed class NegotiationChannel(PipeReader input, PipeWriter? output)
     public ValueTask<string> ReadProtocolIdAsync(string awaiting, CancellationToken cancellationToken) =>
         ReadAsync(MultistreamMessage.MaxProtocolIdMessageLength, ProtocolIdDecoder, awaiting, cancellationToken);
 
+    /// <summary>Reads the remote's first message, which can only be the header: a length prefix other than the
+    /// header's fails at once instead of waiting for a body that will not come (what noise looks like, such as a peer
+    /// of another private network).</summary>
+    public ValueTask<string> ReadHeaderAsync(CancellationToken cancellationToken) =>
+        ReadAsync(MultistreamMessage.ProtocolId.Length + 1, ProtocolIdDecoder, "the multistream-select header", cancellationToken);
+
     /// <summary>Reads an <c>ls</c> response.</summary>
     public ValueTask<IReadOnlyList<string>> ReadProtocolListAsync(CancellationToken cancellationToken) =>
         ReadAsync(MultistreamMessage.MaxMessageLength, ProtocolListDecoder, "the ls response", cancellationToken);

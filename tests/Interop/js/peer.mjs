@@ -1,15 +1,17 @@
 // A js-libp2p peer driven as a black box over stdin/stdout (newline-delimited JSON).
 // The command protocol is the contract with ToolNet's C# interop tests: see README.md next to this file.
 //
-//   node --import ./polyfill.mjs peer.mjs [--listen MADDR]... [--key HEX] [--quiet-events] [--no-connection-monitor]
+//   node --import ./polyfill.mjs peer.mjs [--listen MADDR]... [--key HEX] [--psk-file PATH] [--quiet-events] [--no-connection-monitor]
 //
 // stdout carries only protocol lines; everything else (including DEBUG=libp2p:* logs) goes to stderr.
+import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
 import { echo } from '@libp2p/echo'
 import { identify, identifyPush } from '@libp2p/identify'
+import { preSharedKey } from '@libp2p/pnet'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
@@ -51,7 +53,7 @@ process.on('uncaughtException', (err) => {
 
 // ---- arguments -------------------------------------------------------------------------------------------
 function parseArgs (argv) {
-  const options = { listen: [], key: undefined, quietEvents: false, connectionMonitor: true }
+  const options = { listen: [], key: undefined, pskFile: undefined, quietEvents: false, connectionMonitor: true }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     const value = () => {
@@ -60,6 +62,7 @@ function parseArgs (argv) {
     }
     if (arg === '--listen') options.listen.push(value())
     else if (arg === '--key') options.key = value()
+    else if (arg === '--psk-file') options.pskFile = value()
     else if (arg === '--quiet-events') options.quietEvents = true
     else if (arg === '--no-connection-monitor') options.connectionMonitor = false
     else throw new Error(`unknown argument ${arg}`)
@@ -73,6 +76,8 @@ async function createNode (options) {
   const node = await createLibp2p({
     privateKey: options.key == null ? undefined : privateKeyFromProtobuf(Buffer.from(options.key, 'hex')),
     addresses: { listen: options.listen },
+    // A private network (libp2p pnet): every connection is wrapped with the pre-shared key of this swarm.key file.
+    connectionProtector: options.pskFile == null ? undefined : preSharedKey({ psk: readFileSync(options.pskFile) }),
     transports: [tcp(), webSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({ maxInboundStreams: MAX_STREAMS, maxOutboundStreams: MAX_STREAMS })],
