@@ -32,7 +32,7 @@ internal static class YamuxTargets
     {
         var bytes = input.ToArray();
         var transport = new UnusedTransport();
-        var session = new YamuxSession(transport, Direction.Outbound, YamuxOptions.Default with { KeepAliveInterval = null }, NullLogger.Instance);
+        var session = new YamuxSession(transport, Direction.Outbound, YamuxOptions.Default with { KeepAliveInterval = null }, NullLogger.Instance, UnlimitedMuxerResources.Instance);
         var consumed = 0;
         var end = 0;
         for (var read = 0; end < bytes.Length; read++)

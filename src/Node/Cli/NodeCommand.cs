@@ -1,9 +1,11 @@
 using System.CommandLine;
+using System.Net;
 using Microsoft.Extensions.Logging;
 using ToolNet.Node.Runtime;
 using ToolNet.Protocol.Addressing;
 using ToolNet.Protocol.Crypto;
 using ToolNet.Protocol.Relay;
+using ToolNet.Protocol.Host;
 
 namespace ToolNet.Node.Cli;
 
@@ -60,6 +62,11 @@ internal static class NodeCommand
             Description = "With --role relay: seconds a relayed connection may last; 0 for no limit",
             DefaultValueFactory = _ => 120,
         };
+        var trusted = new Option<string[]>("--trusted-network")
+        {
+            Description = "CIDR network exempt from the per-address connection limits (repeatable), e.g. 127.0.0.0/8 for local benchmarks",
+            AllowMultipleArgumentsPerToken = true,
+        };
         var key = CommonOptions.KeyFile();
         var data = CommonOptions.DataDirectory();
         var bootstrap = PubSubCommands.Bootstrap();
@@ -67,7 +74,7 @@ internal static class NodeCommand
         var logLevel = CommonOptions.LogLevel(LogLevel.Information);
         var command = new Command("node", "Run a node: listen, serve identify, ping, echo, pubsub and perf until SIGINT/SIGTERM")
         {
-            listen, perf, role, relays, peers, circuitBytes, circuitSeconds, bootstrap, topics, key, data, logLevel,
+            listen, perf, role, relays, peers, circuitBytes, circuitSeconds, trusted, bootstrap, topics, key, data, logLevel,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -98,6 +105,17 @@ internal static class NodeCommand
                 Peers = peerAddresses,
             };
 
+            var trustedNetworks = new List<IPNetwork>();
+            foreach (var text in parse.GetValue(trusted) ?? [])
+            {
+                if (!IPNetwork.TryParse(text, out var network))
+                {
+                    return output.Fail($"'{text}' is not a CIDR network");
+                }
+
+                trustedNetworks.Add(network);
+            }
+
             PrivateKey identity;
             try
             {
@@ -112,7 +130,7 @@ internal static class NodeCommand
             NodeServices node;
             try
             {
-                node = await NodeServices.StartAsync(identity, addresses, parse.GetValue(perf), nat, loggerFactory, cancellationToken).ConfigureAwait(false);
+                node = await NodeServices.StartAsync(identity, addresses, parse.GetValue(perf), nat, AddressLimits.Default with { ExemptNetworks = trustedNetworks }, loggerFactory, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or NotSupportedException)
             {

@@ -62,21 +62,25 @@ internal sealed class NodeServices : IAsyncDisposable
     /// <summary>GossipSub (with floodsub for peers that only speak that).</summary>
     public PubSubService PubSub { get; }
 
-    /// <summary>Builds and starts a node. With no listen addresses it is a client only (dials, never accepts).</summary>
+    /// <summary>Builds and starts a plain node with the default limits by address. With no listen addresses it is a
+    /// client only (dials, never accepts).</summary>
     public static Task<NodeServices> StartAsync(
         PrivateKey identity,
         IReadOnlyList<Multiaddr> listen,
         bool enablePerf,
         ILoggerFactory loggerFactory,
         CancellationToken cancellationToken) =>
-        StartAsync(identity, listen, enablePerf, NatTraversalSettings.None, loggerFactory, cancellationToken);
+        StartAsync(identity, listen, enablePerf, NatTraversalSettings.None, AddressLimits.Default, loggerFactory, cancellationToken);
 
-    /// <summary>Builds and starts a node with relaying, reservations and peering as <paramref name="nat"/> says.</summary>
+    /// <summary>Builds and starts a node with relaying, reservations and peering as <paramref name="nat"/> says;
+    /// <paramref name="perAddress"/> bounds what one remote address or subnet may hold of it (<c>--trusted-network</c>
+    /// exempts networks).</summary>
     public static async Task<NodeServices> StartAsync(
         PrivateKey identity,
         IReadOnlyList<Multiaddr> listen,
         bool enablePerf,
         NatTraversalSettings nat,
+        AddressLimits perAddress,
         ILoggerFactory loggerFactory,
         CancellationToken cancellationToken)
     {
@@ -92,6 +96,7 @@ internal sealed class NodeServices : IAsyncDisposable
 
             // A node with relays accepts the circuits they bring.
             ListenAddresses = nat.Relays.Count > 0 ? [.. listen, CircuitRelayTransport.ListenAddress] : listen,
+            Limits = new ResourceLimits { PerAddress = perAddress },
         };
         var host = new Libp2pHost(options, loggerFactory);
         relayTransport.Attach(host);

@@ -11,6 +11,8 @@ public interface IStreamMuxer
     string ProtocolId { get; }
 
     /// <summary>Starts the muxer over <paramref name="transport"/>. The returned connection owns the transport
-    /// and completes it when it closes.</summary>
-    IMuxedConnection Start(IDuplexPipe transport, Direction direction, ILogger logger);
+    /// and completes it when it closes. Its streams and receive memory are counted against
+    /// <paramref name="resources"/> (the node's scope) besides its own limits, and it reports there every stream it
+    /// refuses.</summary>
+    IMuxedConnection Start(IDuplexPipe transport, Direction direction, ILogger logger, IMuxerResources resources);
 }

@@ -14,8 +14,11 @@ internal static partial class HostLog
     [LoggerMessage(Level = LogLevel.Information, Message = "stopped listening on {Address}")]
     public static partial void StoppedListening(ILogger logger, Multiaddr address);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "refused ({Refusal}): {Reason}")]
-    public static partial void Refused(ILogger logger, Refusal refusal, string reason);
+    [LoggerMessage(Level = LogLevel.Information, Message = "refused ({Refusal}, {Scope}): {Reason}")]
+    public static partial void Refused(ILogger logger, Refusal refusal, ResourceScope scope, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "refused ({Refusal}, {Scope}): {Reason}")]
+    public static partial void RefusedAddress(ILogger logger, Refusal refusal, ResourceScope scope, string reason);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Connection} opened: {Direction} {Peer} at {Address} ({Security}, {Muxer})")]
     public static partial void ConnectionOpened(ILogger logger, string connection, Direction direction, PeerId peer, Multiaddr address, string security, string muxer);

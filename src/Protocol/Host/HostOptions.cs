@@ -77,6 +77,20 @@ public sealed record ResourceLimits
     /// <summary>Inbound raw connections that may be mid-handshake at once (a SYN-flood of slow handshakes
     /// cannot exhaust memory).</summary>
     public int MaxPendingInboundUpgrades { get; init; } = 256;
+
+    /// <summary>Receive memory of the whole node: every byte of receive window granted to remotes, on all streams of
+    /// all connections (each connection also has its own budget, <c>YamuxOptions.MaxConnectionReceiveBuffer</c>).
+    /// When it is used up, new inbound streams are refused (RST) and outbound opens fail, while existing streams go
+    /// on; window growth stops while less than a quarter is free. The default, 256 MiB, is a quarter of a 1 GiB node.</summary>
+    public long MaxReceiveMemory { get; init; } = 256L * 1024 * 1024;
+
+    /// <summary>Streams open at once on all connections; beyond it new inbound streams are refused (RST) and
+    /// outbound opens fail.</summary>
+    public int MaxStreams { get; init; } = 32_768;
+
+    /// <summary>What one remote IP address and one subnet may hold of the node: handshakes in progress, inbound
+    /// connections, new connections per second. Checked at accept, before the node-wide limits.</summary>
+    public AddressLimits PerAddress { get; init; } = AddressLimits.Default;
 }
 
 /// <summary>Connection manager settings (go-libp2p's watermarks, our defaults).</summary>

@@ -16,6 +16,7 @@ namespace ToolNet.Protocol.Host;
 public sealed partial class Libp2pHost : IHost
 {
     private readonly Upgrader _upgrader;
+    private readonly AddressAdmission _addressAdmission;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
@@ -39,7 +40,9 @@ public sealed partial class Libp2pHost : IHost
         _logger = _loggerFactory.CreateLogger<Libp2pHost>();
         PeerId = PeerId.FromPublicKey(options.Identity.GetPublicKey());
         PeerStore = options.PeerStore ?? new PeerStore(options.TimeProvider);
-        _upgrader = new Upgrader(options.Security, options.Muxers, _loggerFactory, options.PrivateNetwork);
+        Resources = new NodeResources(options.Limits, Counters);
+        _upgrader = new Upgrader(options.Security, options.Muxers, Resources, _loggerFactory, options.PrivateNetwork);
+        _addressAdmission = new AddressAdmission(options.Limits.PerAddress, options.TimeProvider);
         ConnectionManager = new ConnectionManager(this, options.ConnectionManager, _loggerFactory.CreateLogger<ConnectionManager>());
     }
 
@@ -51,6 +54,15 @@ public sealed partial class Libp2pHost : IHost
 
     /// <summary>Refusal counters (resource limits, gating, trimming).</summary>
     public HostCounters Counters { get; } = new();
+
+    /// <summary>What all connections hold of the node-wide limits now (receive memory, streams).</summary>
+    internal NodeResources Resources { get; }
+
+    /// <summary>Receive memory reserved now over all connections (see <see cref="ResourceLimits.MaxReceiveMemory"/>).</summary>
+    public long ReservedReceiveMemory => Resources.ReservedReceiveMemory;
+
+    /// <summary>Streams open now over all connections (see <see cref="ResourceLimits.MaxStreams"/>).</summary>
+    public int StreamCount => Resources.StreamCount;
 
     /// <summary>Watermark-based trimming and peer protection.</summary>
     public ConnectionManager ConnectionManager { get; }
@@ -297,12 +309,31 @@ public sealed partial class Libp2pHost : IHost
     internal bool TryGetHandler(string protocol, [NotNullWhen(true)] out ProtocolHandler? registration) =>
         _handlers.TryGetValue(protocol, out registration);
 
-    /// <summary>Counts a refusal and logs why; refusals are rare, so formatting the reason eagerly is fine.</summary>
-    internal void Refuse(Refusal refusal, string reason)
+    /// <summary>Counts a refusal in its usual scope and logs why; refusals are rare, so formatting the reason eagerly
+    /// is fine.</summary>
+    internal void Refuse(Refusal refusal, string reason) => Refuse(refusal, UsualScope(refusal), reason);
+
+    /// <summary>Counts a refusal in <paramref name="scope"/> and logs why.</summary>
+    internal void Refuse(Refusal refusal, ResourceScope scope, string reason)
     {
-        Counters.Increment(refusal);
-        HostLog.Refused(_logger, refusal, reason);
+        Counters.Increment(refusal, scope);
+        if (scope is ResourceScope.Ip or ResourceScope.Subnet)
+        {
+            // An address over its share is usually flooding us: one line per refused socket would flood the log too.
+            HostLog.RefusedAddress(_logger, refusal, scope, reason);
+        }
+        else
+        {
+            HostLog.Refused(_logger, refusal, scope, reason);
+        }
     }
+
+    private static ResourceScope UsualScope(Refusal refusal) => refusal switch
+    {
+        Refusal.PeerConnectionLimit => ResourceScope.Peer,
+        Refusal.UpgradeFailed or Refusal.StreamNegotiationFailed or Refusal.ProtocolStreamLimit or Refusal.LimitedConnection => ResourceScope.Connection,
+        _ => ResourceScope.Node,
+    };
 
     private static async Task CloseQuietlyAsync(IConnection connection, CancellationToken cancellationToken)
     {
@@ -372,15 +403,24 @@ public sealed partial class Libp2pHost : IHost
                     continue;
                 }
 
+                // The address's share first: one address filling the node-wide handshake slots is the attack to stop.
+                if (!_addressAdmission.TryAdmit(raw.RemoteAddress, out var ticket, out var overShare))
+                {
+                    Refuse(overShare.Refusal, overShare.Scope, $"connection from {raw.RemoteAddress}: {overShare.Reason}");
+                    raw.Abort();
+                    continue;
+                }
+
                 if (Interlocked.Increment(ref _pendingInboundUpgrades) > Options.Limits.MaxPendingInboundUpgrades)
                 {
                     Interlocked.Decrement(ref _pendingInboundUpgrades);
+                    ticket.Release();
                     Refuse(Refusal.PendingUpgradeLimit, $"connection from {raw.RemoteAddress}: {Options.Limits.MaxPendingInboundUpgrades} handshakes already in progress");
                     raw.Abort();
                     continue;
                 }
 
-                _ = UpgradeInboundAsync(raw);
+                _ = UpgradeInboundAsync(raw, ticket);
             }
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
@@ -416,11 +456,13 @@ public sealed partial class Libp2pHost : IHost
         }
     }
 
-    private async Task UpgradeInboundAsync(ITransportConnection raw)
+    private async Task UpgradeInboundAsync(ITransportConnection raw, AddressTicket ticket)
     {
+        HostConnection? connection = null;
         try
         {
-            await UpgradeAndRegisterAsync(raw, expectedPeer: null, _stopping.Token).ConfigureAwait(false);
+            connection = await UpgradeAndRegisterAsync(raw, expectedPeer: null, _stopping.Token).ConfigureAwait(false);
+            ticket.Upgraded();
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -429,6 +471,16 @@ public sealed partial class Libp2pHost : IHost
         finally
         {
             Interlocked.Decrement(ref _pendingInboundUpgrades);
+            if (connection is null)
+            {
+                ticket.Release();
+            }
+        }
+
+        if (connection is not null)
+        {
+            // The connection holds its address's share until it closes (however: ObserveClosingAsync logs how).
+            await connection.Completion.ContinueWith(_ => ticket.Release(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
         }
     }
 

@@ -20,9 +20,10 @@ internal sealed class Upgrader
     private readonly string[] _securityIds;
     private readonly string[] _muxerIds;
     private readonly ILoggerFactory _loggerFactory;
+    private readonly IMuxerResources _resources;
     private readonly PrivateNetworkProtector? _privateNetwork;
 
-    public Upgrader(IReadOnlyList<ISecurityProtocol> security, IReadOnlyList<IStreamMuxer> muxers, ILoggerFactory loggerFactory, PrivateNetworkProtector? privateNetwork = null)
+    public Upgrader(IReadOnlyList<ISecurityProtocol> security, IReadOnlyList<IStreamMuxer> muxers, IMuxerResources resources, ILoggerFactory loggerFactory, PrivateNetworkProtector? privateNetwork = null)
     {
         if (security.Count == 0 || muxers.Count == 0)
         {
@@ -34,6 +35,7 @@ internal sealed class Upgrader
         _securityIds = [.. security.Select(s => s.ProtocolId)];
         _muxerIds = [.. muxers.Select(m => m.ProtocolId)];
         _loggerFactory = loggerFactory;
+        _resources = resources;
         _privateNetwork = privateNetwork;
     }
 
@@ -65,7 +67,7 @@ internal sealed class Upgrader
             }
 
             var muxer = MuxerFor(muxerId);
-            var muxed = muxer.Start(secured.Pipe, raw.Direction, _loggerFactory.CreateLogger(muxer.GetType()));
+            var muxed = muxer.Start(secured.Pipe, raw.Direction, _loggerFactory.CreateLogger(muxer.GetType()), _resources);
             return new UpgradeResult(secured, muxed, securityId, muxerId);
         }
         catch

@@ -29,4 +29,7 @@ internal static partial class IdentifyLog
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Exchange} with {Peer} failed: {Reason}")]
     public static partial void ExchangeFailed(ILogger logger, string exchange, PeerId peer, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Identify answer from {Peer} on connection {Connection} arrived after a push from it: keeping the pushed protocols")]
+    public static partial void AnswerOvertakenByPush(ILogger logger, PeerId peer, string connection);
 }

@@ -55,6 +55,10 @@ public sealed class IdentifyService : IAsyncDisposable
     private readonly ConcurrentDictionary<Task, byte> _background = new();
     private readonly Lock _lock = new();
     private readonly Dictionary<IConnection, Task<IdentifyResult>> _identifying = new(ReferenceEqualityComparer.Instance);
+
+    // Exchanges under way whose peer pushed while they waited for the answer: the answer may have been built before the
+    // push, so its protocols must not replace the pushed ones (spec/connections.md, "Identify answers and pushes").
+    private readonly HashSet<IConnection> _overtakenByPush = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<PeerId, PeerPushes> _pushes = [];
     private readonly SemaphoreSlim _pushSlots;
     private readonly ITimer? _pushTimer;
@@ -168,7 +172,7 @@ public sealed class IdentifyService : IAsyncDisposable
             }
 
             var result = Interpret(message, connection, "identify");
-            Record(result, isPush: false);
+            Record(result, isPush: false, connection);
             Finish(connection);
             outcome.SetResult(result);
         }
@@ -185,6 +189,7 @@ public sealed class IdentifyService : IAsyncDisposable
         lock (_lock)
         {
             _identifying.Remove(connection);
+            _overtakenByPush.Remove(connection);
         }
     }
 
@@ -309,7 +314,7 @@ public sealed class IdentifyService : IAsyncDisposable
         try
         {
             var message = await ReceiveAsync(stream, "identify push", timeout.Token);
-            Record(Interpret(message, stream.Connection, "identify push"), isPush: true);
+            Record(Interpret(message, stream.Connection, "identify push"), isPush: true, stream.Connection);
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException)
         {
@@ -368,8 +373,9 @@ public sealed class IdentifyService : IAsyncDisposable
         }
     }
 
-    /// <summary>Records what a checked message says; a push leaves whatever it does not carry unchanged.</summary>
-    private void Record(IdentifyResult result, bool isPush)
+    /// <summary>Records what a checked message says; a push leaves whatever it does not carry unchanged, and an
+    /// answer leaves the protocols of a push received while it was awaited.</summary>
+    private void Record(IdentifyResult result, bool isPush, IConnection connection)
     {
         var store = _host.PeerStore;
         var peer = result.Peer;
@@ -388,10 +394,7 @@ public sealed class IdentifyService : IAsyncDisposable
             store.SetMetadata(peer, AgentVersionKey, result.AgentVersion);
         }
 
-        if (!isPush || result.Protocols.Count > 0)
-        {
-            store.SetProtocols(peer, result.Protocols);
-        }
+        RecordProtocols(result, isPush, connection);
 
         if (result.SignedPeerRecord is { } record && result.SignedPeerRecordEnvelope is { } envelope)
         {
@@ -407,6 +410,41 @@ public sealed class IdentifyService : IAsyncDisposable
         }
 
         PeerIdentified?.Invoke(this, result);
+    }
+
+    /// <summary>
+    /// Protocols are replaced, not merged, so an answer built before a push must not land after it: a push marks every
+    /// exchange with that peer still awaiting its answer as overtaken, and an overtaken answer's protocols are dropped.
+    /// Safe because a peer pushes after every change: if its protocols changed again after the push, another push
+    /// follows. The check and the store write share the lock, so they cannot interleave with a push.
+    /// </summary>
+    private void RecordProtocols(IdentifyResult result, bool isPush, IConnection connection)
+    {
+        lock (_lock)
+        {
+            if (isPush)
+            {
+                foreach (var identifying in _identifying.Keys)
+                {
+                    if (identifying.RemotePeer == result.Peer)
+                    {
+                        _overtakenByPush.Add(identifying);
+                    }
+                }
+
+                if (result.Protocols.Count == 0)
+                {
+                    return;
+                }
+            }
+            else if (_overtakenByPush.Contains(connection))
+            {
+                IdentifyLog.AnswerOvertakenByPush(_logger, result.Peer, connection.Id);
+                return;
+            }
+
+            _host.PeerStore.SetProtocols(result.Peer, result.Protocols);
+        }
     }
 
     /// <summary>The host reported a change: push once <see cref="IdentifyOptions.PushDelay"/> has passed, unless a

@@ -16,15 +16,20 @@ public sealed class YamuxMuxer(YamuxOptions? options = null) : IStreamMuxer
     /// <inheritdoc />
     public string ProtocolId => Id;
 
-    /// <summary>Starts a session over <paramref name="transport"/>; <see cref="Direction.Outbound"/> (we dialed)
-    /// makes us the yamux client.</summary>
-    public YamuxSession Start(IDuplexPipe transport, Direction direction, ILogger logger)
+    /// <summary>Starts a session over <paramref name="transport"/> with no node-wide limits;
+    /// <see cref="Direction.Outbound"/> (we dialed) makes us the yamux client.</summary>
+    public YamuxSession Start(IDuplexPipe transport, Direction direction, ILogger logger) =>
+        Start(transport, direction, logger, UnlimitedMuxerResources.Instance);
+
+    /// <summary>Starts a session over <paramref name="transport"/> whose streams and receive memory also count
+    /// against <paramref name="resources"/>.</summary>
+    public YamuxSession Start(IDuplexPipe transport, Direction direction, ILogger logger, IMuxerResources resources)
     {
-        var session = new YamuxSession(transport, direction, Options, logger);
+        var session = new YamuxSession(transport, direction, Options, logger, resources);
         session.Start();
         return session;
     }
 
-    IMuxedConnection IStreamMuxer.Start(IDuplexPipe transport, Direction direction, ILogger logger) =>
-        Start(transport, direction, logger);
+    IMuxedConnection IStreamMuxer.Start(IDuplexPipe transport, Direction direction, ILogger logger, IMuxerResources resources) =>
+        Start(transport, direction, logger, resources);
 }

@@ -43,6 +43,7 @@ public sealed class YamuxSession : IMuxedConnection
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _stateLock = new();
     private readonly YamuxReceiveBudget _receiveBudget;
+    private readonly IMuxerResources _resources;
 
     // Guarded by _stateLock.
     private long _nextOutboundId;
@@ -64,8 +65,9 @@ public sealed class YamuxSession : IMuxedConnection
     private uint _receivingRemaining;
     private bool _receivingFin;
 
-    internal YamuxSession(IDuplexPipe transport, Direction direction, YamuxOptions options, ILogger logger)
+    internal YamuxSession(IDuplexPipe transport, Direction direction, YamuxOptions options, ILogger logger, IMuxerResources resources)
     {
+        ArgumentNullException.ThrowIfNull(resources);
         ArgumentNullException.ThrowIfNull(transport);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(logger);
@@ -80,7 +82,8 @@ public sealed class YamuxSession : IMuxedConnection
         // libp2p/specs yamux/README.md, "StreamID Field": the client uses odd ids, the server even ones.
         _nextOutboundId = direction == Direction.Outbound ? 1 : 2;
         _outboundBacklog = new SemaphoreSlim(options.MaxUnacknowledgedOutboundStreams, options.MaxUnacknowledgedOutboundStreams);
-        _receiveBudget = new YamuxReceiveBudget(options.MaxConnectionReceiveBuffer);
+        _resources = resources;
+        _receiveBudget = new YamuxReceiveBudget(options.MaxConnectionReceiveBuffer, resources);
     }
 
     /// <summary>Outbound: we dialed and are the yamux client (odd stream ids); inbound: the server (even ids).</summary>
@@ -155,7 +158,8 @@ public sealed class YamuxSession : IMuxedConnection
     /// application ending or reading other streams, which a waiting caller may itself be holding up.</remarks>
     /// <exception cref="YamuxReceiveBudgetExceededException">The connection's receive budget cannot cover the new
     /// stream's initial window; ending or reading other streams frees room.</exception>
-    /// <exception cref="IOException">The session is closed, or the remote sent go-away.</exception>
+    /// <exception cref="IOException">The session is closed, the remote sent go-away, or the node's streams or
+    /// receive memory (<see cref="IMuxerResources"/>) are used up.</exception>
     public async ValueTask<YamuxStream> OpenYamuxStreamAsync(CancellationToken cancellationToken = default)
     {
         ThrowIfCannotOpen();
@@ -185,10 +189,19 @@ public sealed class YamuxSession : IMuxedConnection
                 throw new IOException(refusal);
             }
 
-            if (!_receiveBudget.TryReserve(_options.InitialStreamWindowSize))
+            if (!_resources.TryAddStream())
             {
                 _outboundBacklog.Release();
-                throw new YamuxReceiveBudgetExceededException(_options.InitialStreamWindowSize, _receiveBudget.Reserved, _receiveBudget.Capacity);
+                throw new IOException("the node has as many streams open as it allows");
+            }
+
+            if (!_receiveBudget.TryReserve(_options.InitialStreamWindowSize, out var nodeFull))
+            {
+                _resources.RemoveStream();
+                _outboundBacklog.Release();
+                throw nodeFull
+                    ? new IOException($"the node's receive memory cannot cover a new stream's initial window of {_options.InitialStreamWindowSize} bytes")
+                    : new YamuxReceiveBudgetExceededException(_options.InitialStreamWindowSize, _receiveBudget.Reserved, _receiveBudget.Capacity);
             }
 
             var id = (uint)_nextOutboundId;
@@ -276,6 +289,7 @@ public sealed class YamuxSession : IMuxedConnection
     {
         _streams.TryRemove(new KeyValuePair<uint, YamuxStream>(stream.StreamId, stream));
         Interlocked.Decrement(ref _activeStreams);
+        _resources.RemoveStream();
         if (stream.Direction == Direction.Inbound)
         {
             Interlocked.Decrement(ref _inboundStreams);
@@ -463,14 +477,24 @@ public sealed class YamuxSession : IMuxedConnection
         else if (Volatile.Read(ref _inboundStreams) >= _options.MaxInboundStreams)
         {
             Interlocked.Increment(ref _refusedInboundStreams);
+            _resources.CountRefusedStream(StreamRefusal.ConnectionStreamLimit);
             refusal = $"{_options.MaxInboundStreams} inbound streams are open";
         }
-        else if (!_receiveBudget.TryReserve(_options.InitialStreamWindowSize))
+        else if (!_resources.TryAddStream())
+        {
+            _resources.CountRefusedStream(StreamRefusal.NodeStreamLimit);
+            refusal = "the node has as many streams open as it allows";
+        }
+        else if (!_receiveBudget.TryReserve(_options.InitialStreamWindowSize, out var nodeFull))
         {
             // The remote may send a whole initial window with its SYN (libp2p/specs yamux/README.md, "Flow Control":
             // "Both sides assume the initial 256KB window"), so a stream we cannot cover is refused before any of it.
+            _resources.RemoveStream();
             Interlocked.Increment(ref _overBudgetInboundStreams);
-            refusal = $"its initial window of {_options.InitialStreamWindowSize} bytes does not fit the connection's receive budget ({_receiveBudget.Reserved} of {_receiveBudget.Capacity} bytes reserved)";
+            _resources.CountRefusedStream(nodeFull ? StreamRefusal.NodeMemoryLimit : StreamRefusal.ConnectionMemoryLimit);
+            refusal = nodeFull
+                ? $"its initial window of {_options.InitialStreamWindowSize} bytes does not fit the node's receive memory"
+                : $"its initial window of {_options.InitialStreamWindowSize} bytes does not fit the connection's receive budget ({_receiveBudget.Reserved} of {_receiveBudget.Capacity} bytes reserved)";
         }
 
         if (refusal is not null)

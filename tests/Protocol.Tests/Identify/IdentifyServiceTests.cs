@@ -124,6 +124,40 @@ public sealed class IdentifyServiceTests : TwoHostsTest
     }
 
     [Fact]
+    public async Task An_answer_built_before_a_push_does_not_put_the_older_protocols_back()
+    {
+        // B builds its answer with its old protocols, then pushes new ones; the answer arrives after the push.
+        var built = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var current = _serviceB.CreateMessage(BToA);
+        var old = new IdentifyMessage { PublicKey = current.PublicKey, AgentVersion = "old/1", Protocols = ["/old/1.0.0"] };
+        AnswerIdentify(async (stream, ct) =>
+        {
+            built.SetResult();
+            await release.Task.WaitAsync(ct);
+            await IdentifySession.SendAsync(stream.Output, old, ct);
+            await stream.CloseWriteAsync(ct);
+        });
+        var identify = _serviceA.IdentifyAsync(AToB).AsTask();
+        await built.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        await SendPushAsync(new IdentifyMessage { Protocols = ["/new/1.0.0"] });
+        Assert.Equal(["/new/1.0.0"], A.FakePeerStore.GetProtocols(B.PeerId));
+        release.SetResult();
+
+        // The answer is returned as it was, and the rest of it recorded, but the pushed protocols stand.
+        var answer = await identify.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(["/old/1.0.0"], answer.Protocols);
+        Assert.Equal(["/new/1.0.0"], A.FakePeerStore.GetProtocols(B.PeerId));
+        Assert.Equal("old/1", A.FakePeerStore.GetMetadata(B.PeerId, IdentifyService.AgentVersionKey));
+
+        // A later identify, not overtaken, records what it says.
+        AnswerIdentifyWith(old);
+        await _serviceA.IdentifyAsync(AToB);
+        Assert.Equal(["/old/1.0.0"], A.FakePeerStore.GetProtocols(B.PeerId));
+    }
+
+    [Fact]
     public async Task Changes_are_pushed_to_connected_peers()
     {
         await _serviceA.IdentifyAsync(AToB);
