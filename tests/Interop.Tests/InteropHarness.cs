@@ -92,6 +92,7 @@ internal sealed class CSharpNode : IAsyncDisposable
                 [Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"), Multiaddr.Parse("/ip4/127.0.0.1/tcp/0/ws")],
                 enablePerf: true,
                 nat,
+                AddressLimits.Default,
                 loggerFactory,
                 cancellationToken);
             return new CSharpNode(services, loggerFactory);
