@@ -30,6 +30,9 @@ internal static partial class PubSubLog
     [LoggerMessage(Level = LogLevel.Debug, Message = "Pubsub: peer exchange dial of {Peer} failed: {Reason}")]
     public static partial void PeerExchangeFailed(ILogger logger, PeerId peer, string reason);
 
+    [LoggerMessage(Level = LogLevel.Error, Message = "Pubsub: the heartbeat failed; the next one runs as usual")]
+    public static partial void HeartbeatFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Pubsub: validator of {Topic} failed; ignoring the message: {Reason}")]
     public static partial void ValidatorFailed(ILogger logger, string topic, string reason);
 }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
+using ToolNet.Protocol.Core;
 using ToolNet.Protocol.Multiformats;
 using ToolNet.Protocol.Peers;
 using ToolNet.Protocol.Protobuf;
@@ -159,46 +160,7 @@ public static class PubSubRpcCodec
     public static bool TryReadDelimited(ref ReadOnlySequence<byte> buffer, PubSubRpcLimits? limits, [NotNullWhen(true)] out PubSubRpc? rpc)
     {
         limits ??= PubSubRpcLimits.Default;
-        rpc = null;
-        var reader = new SequenceReader<byte>(buffer);
-        var status = Varint.TryRead(ref reader, out var length);
-        if (status == VarintStatus.NeedMoreData)
-        {
-            return false;
-        }
-
-        Varint.ThrowIfNotDone(status);
-        if (length > (ulong)limits.MaxRpcLength)
-        {
-            throw new WireFormatException($"pubsub RPC length prefix {length} exceeds {limits.MaxRpcLength}");
-        }
-
-        if (reader.Remaining < (long)length)
-        {
-            return false;
-        }
-
-        var body = buffer.Slice(reader.Position, (long)length);
-        if (body.IsSingleSegment)
-        {
-            rpc = Decode(body.FirstSpan, limits);
-        }
-        else
-        {
-            var rented = ArrayPool<byte>.Shared.Rent((int)length);
-            try
-            {
-                body.CopyTo(rented);
-                rpc = Decode(rented.AsSpan(0, (int)length), limits);
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(rented);
-            }
-        }
-
-        buffer = buffer.Slice(body.End);
-        return true;
+        return LengthPrefixedMessages.TryRead(ref buffer, limits.MaxRpcLength, body => Decode(body, limits), out rpc);
     }
 
     /// <summary>The encoded body length of <paramref name="rpc"/>.</summary>

@@ -17,6 +17,19 @@ public sealed partial class PubSubService
             return;
         }
 
+        try
+        {
+            RunHeartbeat();
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or KeyNotFoundException or ArgumentException)
+        {
+            // A timer callback that throws ends the process: a bug here must cost one heartbeat, not the node.
+            PubSubLog.HeartbeatFailed(_logger, ex);
+        }
+    }
+
+    private void RunHeartbeat()
+    {
         var changes = new List<MeshChange>();
         lock (_lock)
         {

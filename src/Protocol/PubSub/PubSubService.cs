@@ -47,6 +47,9 @@ public sealed partial class PubSubService : IAsyncDisposable
     /// <summary>Our protocols, in order of preference.</summary>
     public static IReadOnlyList<string> Protocols { get; } = [MeshSubV12, MeshSubV11, MeshSubV10, FloodSub];
 
+    private const int MaxStreamAttempts = 3;
+    private static readonly TimeSpan StreamRetryDelay = TimeSpan.FromSeconds(1);
+
     // A peer opens one stream to us; a few more allow a replaced stream to overlap its successor.
     private static readonly StreamHandlerOptions HandlerOptions = new() { MaxInboundStreamsPerConnection = 4 };
 
@@ -406,17 +409,36 @@ public sealed partial class PubSubService : IAsyncDisposable
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token, peer.Lifetime.Token);
         var cancellationToken = linked.Token;
-        IStream stream;
-        try
+        IStream? stream = null;
+        for (var attempt = 1; stream is null; attempt++)
         {
-            stream = await _host.NewStreamAsync(peer.Id, Protocols, cancellationToken);
-        }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or TimeoutException or InvalidOperationException)
-        {
-            // Not a pubsub peer (ProtocolNegotiationException is an IOException), or gone already.
-            PubSubLog.StreamEnded(_logger, "to", peer.Id, ex.Message);
-            RemovePeer(peer.Id, peer);
-            return;
+            try
+            {
+                stream = await _host.NewStreamAsync(peer.Id, Protocols, cancellationToken);
+            }
+            catch (Exception ex) when (ex is IOException or OperationCanceledException or TimeoutException or InvalidOperationException)
+            {
+                PubSubLog.StreamEnded(_logger, "to", peer.Id, ex.Message);
+
+                // Not a pubsub peer, gone, or out of attempts. A stream that failed to open on a live connection
+                // (a loaded peer, a muxer refusing for a moment) is tried again a few times before giving up.
+                if (ex is ProtocolNegotiationException || cancellationToken.IsCancellationRequested
+                    || attempt >= MaxStreamAttempts || _host.GetConnections(peer.Id).Count == 0)
+                {
+                    RemovePeer(peer.Id, peer);
+                    return;
+                }
+
+                try
+                {
+                    await Task.Delay(StreamRetryDelay, _clock, cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    RemovePeer(peer.Id, peer);
+                    return;
+                }
+            }
         }
 
         await using (stream)

@@ -153,4 +153,54 @@ public sealed class PubSubServiceTests : IAsyncLifetime
             await WaitUntilAsync(() => b.PubSub.Counters.MalformedRpcs == 1, "b to refuse the RPC");
         }
     }
+
+    [Fact]
+    public async Task Grafts_during_a_backoff_are_refused_and_penalized_until_the_peer_is_graylisted()
+    {
+        var a = await StartNodeAsync();
+        var b = await StartNodeAsync();
+        var atA = a.PubSub.Subscribe(Topic);
+        using var atB = b.PubSub.Subscribe(Topic);
+        await a.Host.ConnectAsync(TestHosts.DialAddress(b.Host));
+        await WaitUntilAsync(() => a.PubSub.GetMeshPeers(Topic).Count == 1, "the mesh");
+
+        // a leaves (PRUNE with the unsubscribe backoff) and joins again: b is in a's backoff and stays out of its mesh.
+        atA.Dispose();
+        using var again = a.PubSub.Subscribe(Topic);
+        Assert.Empty(a.PubSub.GetMeshPeers(Topic));
+
+        var graft = new PubSubRpc { Control = new ControlMessage { Graft = [new ControlGraft(Topic)] } };
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.True(b.PubSub.SendRaw(a.Host.PeerId, graft));
+        }
+
+        // Each GRAFT this soon after the PRUNE costs 2 (P7, weight -10 beyond 6, squared): the ninth takes b below
+        // the graylist threshold (-1000), after which a ignores b's RPCs altogether.
+        await WaitUntilAsync(() => a.PubSub.Counters.RefusedGrafts + a.PubSub.Counters.GraylistedRpcs == 10, "a to handle the GRAFTs");
+        Assert.Equal(9, a.PubSub.Counters.RefusedGrafts);
+        Assert.Equal(1, a.PubSub.Counters.GraylistedRpcs);
+        Assert.Empty(a.PubSub.GetMeshPeers(Topic));
+        var score = a.PubSub.GetScore(b.Host.PeerId);
+        Assert.True(score < PubSubOptions.Default.Score.Thresholds.Graylist, $"b's score at a is {score}");
+    }
+
+    [Fact]
+    public async Task An_ihave_of_ten_thousand_ids_gets_at_most_five_thousand_asked_and_an_unkept_promise_is_counted()
+    {
+        var a = await StartNodeAsync(FastHeartbeat with { IWantFollowupTime = TimeSpan.FromMilliseconds(500) });
+        var b = await StartNodeAsync();
+        using var atA = a.PubSub.Subscribe(Topic);
+        using var atB = b.PubSub.Subscribe(Topic);
+        await a.Host.ConnectAsync(TestHosts.DialAddress(b.Host));
+        await WaitUntilAsync(() => a.PubSub.GetMeshPeers(Topic).Count == 1, "the mesh");
+
+        // Ids b never had: a asks for what the per-heartbeat budget allows, b has none of them to send.
+        var ids = Enumerable.Range(0, 10_000).Select(i => new MessageId(BitConverter.GetBytes(i))).ToList();
+        Assert.True(b.PubSub.SendRaw(a.Host.PeerId, new PubSubRpc { Control = new ControlMessage { IHave = [new ControlIHave(Topic, ids)] } }));
+
+        await WaitUntilAsync(() => b.PubSub.Counters.IgnoredIWants > 0, "a's IWANT to reach b");
+        Assert.Equal(PubSubOptions.Default.MaxIHaveLength, b.PubSub.Counters.IgnoredIWants);
+        await WaitUntilAsync(() => a.PubSub.Counters.BrokenPromises == 1, "a to count b's broken promise");
+    }
 }
